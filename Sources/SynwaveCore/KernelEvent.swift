@@ -1,0 +1,86 @@
+/// Which socket an event is about. With tp_btf the kernel's socket cookie (unique for the
+/// life of the host); in classic tracepoint mode only the socket's kernel address, which
+/// the kernel reuses after the socket is freed.
+public struct SocketIdentity: Hashable, Sendable {
+    public enum Kind: String, Sendable { case cookie, skAddr = "sk_addr" }
+    public var kind: Kind
+    public var value: UInt64
+
+    public init(kind: Kind, value: UInt64) {
+        self.kind = kind
+        self.value = value
+    }
+}
+
+/// tcp_sock totals read when a socket reaches CLOSE.
+public struct TCPTotals: Equatable, Sendable {
+    public var bytesAcked: UInt64
+    public var bytesReceived: UInt64
+    public var segsOut: UInt32
+    public var segsIn: UInt32
+    public var totalRetrans: UInt32
+    public var srttMicros: UInt32
+    public var mssCache: UInt32
+
+    public init(bytesAcked: UInt64, bytesReceived: UInt64, segsOut: UInt32, segsIn: UInt32,
+                totalRetrans: UInt32, srttMicros: UInt32, mssCache: UInt32) {
+        self.bytesAcked = bytesAcked
+        self.bytesReceived = bytesReceived
+        self.segsOut = segsOut
+        self.segsIn = segsIn
+        self.totalRetrans = totalRetrans
+        self.srttMicros = srttMicros
+        self.mssCache = mssCache
+    }
+}
+
+/// One TCP state transition (sock:inet_sock_set_state).
+public struct StateEvent: Equatable, Sendable {
+    /// CLOCK_BOOTTIME nanoseconds.
+    public var timestampNs: UInt64
+    public var socket: SocketIdentity
+    public var netns: UInt32
+    /// The task on the CPU: the owner only for syscall-driven transitions.
+    public var tgid: UInt32
+    public var tid: UInt32
+    public var comm: String
+    public var family: UInt16
+    public var oldState: TCPState
+    public var newState: TCPState
+    public var sourceAddress: IPAddress
+    public var sourcePort: UInt16
+    public var destinationAddress: IPAddress
+    public var destinationPort: UInt16
+    public var totals: TCPTotals?
+
+    public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, tgid: UInt32, tid: UInt32,
+                comm: String, family: UInt16, oldState: TCPState, newState: TCPState,
+                sourceAddress: IPAddress, sourcePort: UInt16, destinationAddress: IPAddress,
+                destinationPort: UInt16, totals: TCPTotals? = nil) {
+        self.timestampNs = timestampNs
+        self.socket = socket
+        self.netns = netns
+        self.tgid = tgid
+        self.tid = tid
+        self.comm = comm
+        self.family = family
+        self.oldState = oldState
+        self.newState = newState
+        self.sourceAddress = sourceAddress
+        self.sourcePort = sourcePort
+        self.destinationAddress = destinationAddress
+        self.destinationPort = destinationPort
+        self.totals = totals
+    }
+}
+
+/// Everything the BPF programs send through the ring buffer.
+public enum KernelEvent: Equatable, Sendable {
+    case state(StateEvent)
+
+    public var timestampNs: UInt64 {
+        switch self {
+        case .state(let e): e.timestampNs
+        }
+    }
+}

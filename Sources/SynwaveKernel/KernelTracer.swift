@@ -1,0 +1,161 @@
+import CLibbpf
+import CSynwaveABI
+import CSynwaveBPFObject
+import Logging
+import SynwaveCore
+
+/// How the state-change program is attached.
+public enum AttachMode: String, Sendable, CaseIterable {
+    /// Typed BTF tracepoint: socket cookies, cheapest.
+    case btf
+    /// Classic tracepoint: the socket address as identity; for kernels where tp_btf is refused.
+    case tracepoint
+    /// tp_btf, falling back to the classic tracepoint.
+    case auto
+}
+
+public struct TracerOptions: Sendable {
+    public var attach: AttachMode = .auto
+    /// Must be a power of two and a multiple of the page size.
+    public var ringBufferBytes: UInt32 = 16 << 20
+
+    public init(attach: AttachMode = .auto, ringBufferBytes: UInt32 = 16 << 20) {
+        self.attach = attach
+        self.ringBufferBytes = ringBufferBytes
+    }
+
+    /// Past this much unread data the BPF side wakes the reader instead of waiting for its timer.
+    var wakeupBytes: UInt64 { UInt64(ringBufferBytes) / 8 }
+}
+
+/// What the BPF side counted, and what the kernel says of the programs.
+public struct TracerStats: Sendable, Equatable {
+    /// Records lost because the ring buffer was full.
+    public var ringBufferFull: UInt64 = 0
+    /// Program runs skipped by the kernel's recursion guard (events never seen).
+    public var recursionMisses: UInt64 = 0
+    /// Only counted while kernel.bpf_stats_enabled=1.
+    public var runTimeNs: UInt64 = 0
+    public var runCount: UInt64 = 0
+
+    public var lost: UInt64 { ringBufferFull + recursionMisses }
+
+    public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, runTimeNs: UInt64 = 0, runCount: UInt64 = 0) {
+        self.ringBufferFull = ringBufferFull
+        self.recursionMisses = recursionMisses
+        self.runTimeNs = runTimeNs
+        self.runCount = runCount
+    }
+}
+
+/// The loaded and attached synwave BPF programs and their ring buffer.
+/// Detaches and unloads everything when released.
+public final class KernelTracer: @unchecked Sendable {
+    public static let programNames: [AttachMode: String] = [.btf: "sw_state_btf", .tracepoint: "sw_state_tp"]
+
+    /// The mode actually attached (never `.auto`).
+    public let mode: AttachMode
+    public let options: TracerOptions
+    private let object: BPFObject
+    private var links: [BPFLink]
+    private let loadedPrograms: [BPFProgram]
+
+    private init(mode: AttachMode, options: TracerOptions, object: BPFObject, links: [BPFLink], programs: [BPFProgram]) {
+        self.mode = mode
+        self.options = options
+        self.object = object
+        self.links = links
+        self.loadedPrograms = programs
+    }
+
+    /// Checks the host, then loads and attaches, falling back from tp_btf to the classic tracepoint in auto mode.
+    public static func start(_ options: TracerOptions, logger: Logger) throws(TracerSetupError) -> KernelTracer {
+        try Preflight.checkKernel()
+        try Preflight.checkPrivileges()
+        var tracefsError: TracerSetupError?
+        do { try Preflight.ensureTracefs() } catch { tracefsError = error }
+        if tracefsError == nil, !Preflight.tracepointExists(category: "sock", name: "inet_sock_set_state") {
+            throw .tracepointMissing("sock:inet_sock_set_state")
+        }
+
+        switch options.attach {
+        case .btf:
+            return try loadOrExplain(.btf, options)
+        case .tracepoint:
+            if let tracefsError { throw tracefsError }
+            return try loadOrExplain(.tracepoint, options)
+        case .auto:
+            let btfError: BPFError
+            do {
+                return try load(.btf, options)
+            } catch {
+                btfError = error
+            }
+            if case .ringBufferRejected = classify(btfError, mode: .btf, options) {
+                throw classify(btfError, mode: .btf, options)
+            }
+            logger.notice("tp_btf unavailable, using the classic tracepoint",
+                          metadata: ["error": "\(btfError)"])
+            if let tracefsError { throw tracefsError }
+            do {
+                return try load(.tracepoint, options)
+            } catch {
+                throw .bothModesFailed(btf: btfError, tracepoint: error)
+            }
+        }
+    }
+
+    private static func loadOrExplain(_ mode: AttachMode, _ options: TracerOptions) throws(TracerSetupError) -> KernelTracer {
+        do {
+            return try load(mode, options)
+        } catch {
+            throw classify(error, mode: mode, options)
+        }
+    }
+
+    private static func classify(_ error: BPFError, mode: AttachMode, _ options: TracerOptions) -> TracerSetupError {
+        if error.operation == "bpf_object__load", error.errno == .noMemory || error.errno == .invalidArgument,
+           error.libbpfLog.contains(where: { $0.contains("events") && $0.contains("map") }) {
+            return .ringBufferRejected(bytes: options.ringBufferBytes, error)
+        }
+        return .attachFailed(mode: mode == .btf ? "tp_btf" : "classic tracepoint", error)
+    }
+
+    private static func load(_ mode: AttachMode, _ options: TracerOptions) throws(BPFError) -> KernelTracer {
+        let object = try BPFObject(
+            bytes: UnsafeRawBufferPointer(start: synwave_bpf_object_ptr(), count: Int(synwave_bpf_object_size)),
+            name: "synwave")
+        guard let wanted = programNames[mode] else { throw BPFError("attach mode \(mode)", errno: .invalidArgument) }
+        for program in object.programs {
+            try program.setAutoload(program.name == wanted)
+        }
+        try object.map(named: "events").setMaxEntries(options.ringBufferBytes)
+        try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(wakeup_bytes: options.wakeupBytes))
+        try object.load()
+        let program = try object.program(named: wanted)
+        let link = try program.attach()
+        return KernelTracer(mode: mode, options: options, object: object, links: [link], programs: [program])
+    }
+
+    /// The ring buffer map's file descriptor (valid while the tracer lives).
+    var eventsMapFD: Int32 {
+        (try? object.map(named: "events").fd) ?? -1
+    }
+
+    /// Stops all programs; maps stay readable so the ring can be drained afterwards.
+    public func detach() {
+        links.removeAll()
+    }
+
+    public func stats() throws(BPFError) -> TracerStats {
+        let counters = try object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue))
+        var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)])
+        for program in loadedPrograms {
+            let info = try program.info()
+            stats.recursionMisses += info.recursion_misses
+            stats.runTimeNs += info.run_time_ns
+            stats.runCount += info.run_cnt
+        }
+        return stats
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+import SynwaveCore
+
+/// Counters kept by the reader thread, readable from anywhere.
+public struct ReaderStats: Sendable, Equatable {
+    public var received: UInt64 = 0
+    public var decodeErrors: UInt64 = 0
+    /// Decoded events dropped because the consumer fell too far behind.
+    public var droppedInUserSpace: UInt64 = 0
+}
+
+/// Drains the ring buffer on its own thread (never on the cooperative pool), decodes records in
+/// batches and hands each batch to Swift concurrency with a single yield.
+///
+/// The BPF side submits without waking us, so the thread polls on a short timer; a burst past the
+/// wakeup threshold wakes it early. On stop it detaches the programs first and then drains what is
+/// left, so no event submitted before the stop is lost.
+public final class RingBufferReader: @unchecked Sendable {
+    public let batches: AsyncStream<[KernelEvent]>
+    private let continuation: AsyncStream<[KernelEvent]>.Continuation
+    private let tracer: KernelTracer
+    private let pollIntervalMs: Int32
+    private let maxBatch: Int
+    private let stopRequested = Atomic<Bool>(false)
+    private let counters = Mutex(ReaderStats())
+    private let completion = Mutex<(done: Bool, failure: BPFError?, waiters: [CheckedContinuation<Void, Never>])>(
+        (false, nil, []))
+
+    // Touched by the reader thread only.
+    private var batch: [KernelEvent] = []
+    private var pendingReceived: UInt64 = 0
+    private var pendingDecodeErrors: UInt64 = 0
+
+    public init(tracer: KernelTracer, pollIntervalMs: Int32 = 10, maxBatch: Int = 4096, queuedBatches: Int = 1024) {
+        self.tracer = tracer
+        self.pollIntervalMs = pollIntervalMs
+        self.maxBatch = maxBatch
+        (batches, continuation) = AsyncStream.makeStream(of: [KernelEvent].self,
+                                                         bufferingPolicy: .bufferingOldest(queuedBatches))
+        batch.reserveCapacity(maxBatch)
+    }
+
+    public var stats: ReaderStats { counters.withLock { $0 } }
+
+    /// The error that ended the reader early, if any.
+    public var failure: BPFError? { completion.withLock { $0.failure } }
+
+    public func start() throws(BPFError) {
+        let ring = try RingBuffer(mapFD: tracer.eventsMapFD) { [unowned self] record in
+            self.handle(record)
+        }
+        let thread = Thread { [self] in
+            self.run(ring)
+        }
+        thread.name = "synwave-ring"
+        thread.start()
+    }
+
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    /// Returns once the thread has drained the ring and finished the stream.
+    public func finished() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let resumeNow = completion.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(waiter)
+                return false
+            }
+            if resumeNow { waiter.resume() }
+        }
+    }
+
+    private func run(_ ring: RingBuffer) {
+        var failure: BPFError?
+        do {
+            while !stopRequested.load(ordering: .acquiring) {
+                try ring.wait(timeoutMs: pollIntervalMs)
+                try ring.consume()
+                flush()
+            }
+        } catch {
+            failure = error
+        }
+        tracer.detach()
+        // Final drain: whatever was submitted before the programs were detached.
+        do { try ring.consume() } catch { failure = failure ?? error }
+        flush()
+        continuation.finish()
+        let waiters = completion.withLock { state in
+            state.done = true
+            state.failure = failure
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func handle(_ record: UnsafeRawBufferPointer) {
+        pendingReceived += 1
+        switch EventDecoder.decode(record) {
+        case .success(let event):
+            batch.append(event)
+            if batch.count >= maxBatch { flush() }
+        case .failure:
+            pendingDecodeErrors += 1
+        }
+    }
+
+    private func flush() {
+        var dropped: UInt64 = 0
+        if !batch.isEmpty {
+            let count = batch.count
+            if case .dropped = continuation.yield(batch) { dropped = UInt64(count) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        guard pendingReceived > 0 || dropped > 0 else { return }
+        counters.withLock {
+            $0.received += pendingReceived
+            $0.decodeErrors += pendingDecodeErrors
+            $0.droppedInUserSpace += dropped
+        }
+        pendingReceived = 0
+        pendingDecodeErrors = 0
+    }
+}

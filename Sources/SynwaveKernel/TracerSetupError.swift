@@ -1,0 +1,44 @@
+import SynwaveCore
+import SystemPackage
+
+/// Why tracing could not start, worded for the user: one line each.
+public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
+    case notPrivileged(missing: [String])
+    case noBTF(path: String)
+    case kernelTooOld(release: String)
+    case tracefsUnavailable(Errno)
+    case tracepointMissing(String)
+    case ringBufferRejected(bytes: UInt32, BPFError)
+    case attachFailed(mode: String, BPFError)
+    case bothModesFailed(btf: BPFError, tracepoint: BPFError)
+
+    public var description: String {
+        switch self {
+        case .notPrivileged(let missing):
+            "tracing needs root (or \(missing.joined(separator: " and "))): run synwave with sudo"
+        case .noBTF(let path):
+            "this kernel has no BTF (\(path) is missing): synwave needs a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+        case .kernelTooOld(let release):
+            "kernel \(release) is too old: synwave needs Linux \(KernelRelease.minimumSupported) or newer (BPF ring buffer)"
+        case .tracefsUnavailable(let errno):
+            "tracefs is not mounted and mounting it failed (\(errno.description)): run 'mount -t tracefs tracefs /sys/kernel/tracing'"
+        case .tracepointMissing(let name):
+            "this kernel has no tracepoint \(name)"
+        case .ringBufferRejected(let bytes, let error):
+            "the kernel refused a \(bytes >> 20) MiB ring buffer (\(error.errno.description)): choose a smaller --ring-size"
+        case .attachFailed(let mode, let error):
+            "could not load the \(mode) programs: \(error)"
+        case .bothModesFailed(let btf, let tracepoint):
+            "could not load the tracing programs: tp_btf: \(btf); classic tracepoint: \(tracepoint)"
+        }
+    }
+
+    /// libbpf's own words (verifier log etc.), for --verbose.
+    public var libbpfLog: [String] {
+        switch self {
+        case .ringBufferRejected(_, let e), .attachFailed(_, let e): e.libbpfLog
+        case .bothModesFailed(let a, let b): a.libbpfLog + b.libbpfLog
+        default: []
+        }
+    }
+}

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered line output to a file descriptor: one write(2) per batch, not per line.
+/// Reports (instead of dying of SIGPIPE) when the reader of a pipe has gone.
+final class OutputWriter {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private(set) var closed = false
+
+    init(fd: Int32) {
+        self.fd = fd
+        signal(SIGPIPE, SIG_IGN)
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func line(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty, !closed else { buffer.removeAll(keepingCapacity: true); return }
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    closed = true
+                    return
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+

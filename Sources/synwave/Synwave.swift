@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Synwave: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synwave",
+        abstract: "Trace TCP connections: every state change, from SYN to FIN.",
+        version: "0.1.0",
+        subcommands: [Tail.self]
+    )
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import SynwaveCore
+import SynwaveKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension AttachMode: ExpressibleByArgument {}
+
+struct Tail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every TCP state change on this host, live.",
+        discussion: "Runs until Ctrl-C or SIGTERM, then prints to stderr how many events were seen and lost.")
+
+    @Flag(help: "One JSON object per line instead of aligned columns.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Only events with this local or remote port (repeatable).", valueName: "port"))
+    var port: [UInt16] = []
+
+    @Option(help: ArgumentHelp("Only events with this local or remote address (repeatable).", valueName: "address"))
+    var addr: [String] = []
+
+    @Option(help: ArgumentHelp("Only events in this network namespace, by inode (repeatable).", valueName: "inode"))
+    var netns: [UInt32] = []
+
+    @Option(help: ArgumentHelp("Only transitions from or to this state, e.g. SYN_SENT (repeatable).", valueName: "state"))
+    var state: [String] = []
+
+    @OptionGroup var tracing: TracingOptions
+
+    @Flag(help: "Show times in UTC instead of local time.")
+    var utc = false
+
+    func validate() throws {
+        _ = try eventFilter()
+        _ = try tracing.tracerOptions()
+    }
+
+    func eventFilter() throws -> EventFilter {
+        var addresses: Set<IPAddress> = []
+        for text in addr {
+            guard let address = IPAddress(parsing: text) else {
+                throw ValidationError("--addr '\(text)' is not an IPv4 or IPv6 address")
+            }
+            addresses.insert(address)
+        }
+        var states: Set<TCPState> = []
+        for name in state {
+            guard let parsed = TCPState(name: name) else {
+                let known = TCPState.allCases.map(\.name).joined(separator: ", ")
+                throw ValidationError("--state '\(name)' is not a TCP state (one of \(known))")
+            }
+            states.insert(parsed)
+        }
+        return EventFilter(ports: Set(port), addresses: addresses, netns: Set(netns), states: states)
+    }
+
+    func run() async throws {
+        let logger = tracing.bootstrapLogging()
+        let filter = try eventFilter()
+        let tracer = try tracing.startTracer(logger: logger)
+        let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
+        let printer = TailPrinter(
+            batches: reader.batches, filter: filter, format: json ? .json : .text,
+            formatter: StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: utc))
+        let source = KernelEventSource(reader: reader)
+
+        // Shutdown runs in reverse order: the source drains and ends the stream, then the printer finishes.
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: printer, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: source, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        StandardError.line("synwave: tracing TCP state changes (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
+            + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop")
+        var failure: Error?
+        do { try await group.run() } catch { failure = error }
+
+        let kernel = (try? tracer.stats()) ?? TracerStats()
+        let user = reader.stats
+        StandardError.line("synwave: \(user.received) events received, \(printer.shown) shown, "
+            + "\(kernel.lost) lost in the kernel (\(kernel.ringBufferFull) ring buffer full, "
+            + "\(kernel.recursionMisses) recursion misses), \(user.droppedInUserSpace) dropped in user space, "
+            + "\(user.decodeErrors) decode errors")
+        if let failure {
+            StandardError.line("synwave: \(failure)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Logging
+import SynwaveCore
+import SynwaveKernel
+
+/// Flags shared by every command that loads the BPF programs.
+struct TracingOptions: ParsableArguments {
+    @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (btf, else tracepoint).")
+    var attach: AttachMode = .auto
+
+    @Option(help: ArgumentHelp("BPF ring buffer size: a power of two from 64K to 1G, e.g. 16M.", valueName: "size"))
+    var ringSize = "16M"
+
+    @Option(help: ArgumentHelp("Milliseconds between ring buffer reads (1-10).", valueName: "ms"))
+    var pollInterval: Int32 = 10
+
+    @Flag(name: .shortAndLong, help: "Log more, including libbpf's messages.")
+    var verbose = false
+
+    func validate() throws {
+        _ = try tracerOptions()
+        guard (1...10).contains(pollInterval) else {
+            throw ValidationError("--poll-interval must be between 1 and 10 ms")
+        }
+    }
+
+    func tracerOptions() throws -> TracerOptions {
+        guard let bytes = ByteSize.parse(ringSize) else {
+            throw ValidationError("--ring-size '\(ringSize)' is not a size like 16M or 1G")
+        }
+        guard bytes >= 64 << 10, bytes <= 1 << 30, bytes & (bytes - 1) == 0 else {
+            throw ValidationError("--ring-size must be a power of two from 64K to 1G, not \(ringSize)")
+        }
+        return TracerOptions(attach: attach, ringBufferBytes: UInt32(bytes))
+    }
+
+    /// Only the executable configures logging; libraries just take a Logger.
+    func bootstrapLogging() -> Logger {
+        let level: Logger.Level = verbose ? .debug : .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        LibbpfLog.echo.store(verbose, ordering: .relaxed)
+        return Logger(label: "synwave")
+    }
+
+    func startTracer(logger: Logger) throws -> KernelTracer {
+        let options = try tracerOptions()
+        do {
+            return try KernelTracer.start(options, logger: logger)
+        } catch {
+            if verbose { error.libbpfLog.forEach { StandardError.line("libbpf: \($0)") } }
+            StandardError.line("synwave: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The maps and settings every synwave program shares, defined once. */
+#include "synwave.bpf.h"
+
+synwave_events_map events SEC(".maps");
+synwave_counters_map counters SEC(".maps");
+
+/* Set by the loader before load. */
+const volatile struct synwave_bpf_config cfg = {
+	.wakeup_bytes = 256 * 1024,
+};
+
+/*
+ * Waking the reader costs ~10 us per notification here, so records are
+ * submitted silently and the reader polls on a short timer; only when a burst
+ * has filled wakeup_bytes is it woken early, before the ring can overflow.
+ */
+__noinline __u64 synwave_submit_flags(void)
+{
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return pending >= cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+char LICENSE[] SEC("license") = "GPL";
