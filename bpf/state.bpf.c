@@ -2,56 +2,56 @@
 /* TCP state transitions: sock:inet_sock_set_state, typed (tp_btf) or classic. */
 #include "synwave.bpf.h"
 
-static __always_inline void fill_common(struct synwave_state_event *e, struct sock *sk,
-					int oldstate, int newstate)
+static __always_inline void fill_states(struct synwave_state_event *e, int oldstate, int newstate)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-
-	e->netns = synwave_netns(sk);
-	e->tgid = pid_tgid >> 32;
-	e->pid = (__u32)pid_tgid;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	e->_pad0 = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (newstate == TCP_CLOSE) {
-		synwave_read_totals(&e->totals, sk);
-		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
-	} else {
-		__builtin_memset(&e->totals, 0, sizeof(e->totals));
-	}
+	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newstate)
 {
 	struct synwave_state_event *e;
+	struct tcp_sock *tp;
 	__u16 family;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
+	/* Typed view of the same socket: its fields are plain loads, not probe reads. */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_STATE);
 	if (!e)
 		return 0;
-	e->hdr.cookie = bpf_get_socket_cookie((void *)sk);
+	e->hdr.cookie = bpf_get_socket_cookie(sk);
 	e->hdr.skaddr = (__u64)sk;
 	e->hdr.flags = SYNWAVE_EVF_COOKIE;
 
 	family = sk->__sk_common.skc_family;
 	e->family = family;
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
 	/* inet_sport, not skc_num: the port is unhashed (skc_num = 0) before X -> CLOSE fires. */
-	e->sport = bpf_ntohs(((struct inet_sock *)sk)->inet_sport);
+	e->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
 	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_v6_daddr, 16);
 	} else {
+		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_rcv_saddr, 4);
 		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_daddr, 4);
 	}
-	fill_common(e, sk, oldstate, newstate);
+	fill_states(e, oldstate, newstate);
+	if (newstate == TCP_CLOSE) {
+		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
+		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
+	} else {
+		__builtin_memset(&e->totals, 0, sizeof(e->totals));
+	}
 	synwave_submit(e);
 	return 0;
 }
@@ -60,6 +60,7 @@ int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newsta
 SEC("tracepoint/sock/inet_sock_set_state")
 int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
+	struct tcp_sock *tp = (struct tcp_sock *)ctx->skaddr;
 	struct sock *sk = (struct sock *)ctx->skaddr;
 	struct synwave_state_event *e;
 
@@ -70,18 +71,26 @@ int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	e->hdr.skaddr = (__u64)sk;
 	e->family = ctx->family;
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
+	/* The verifier allows only fixed-offset loads from a tracepoint ctx: copy arrays with probe reads. */
 	if (ctx->family == AF_INET6) {
-		__builtin_memcpy(e->saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(e->daddr, ctx->daddr_v6, 16);
+		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
 	} else {
 		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-		__builtin_memcpy(e->saddr, ctx->saddr, 4);
-		__builtin_memcpy(e->daddr, ctx->daddr, 4);
+		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
 	}
-	fill_common(e, sk, ctx->oldstate, ctx->newstate);
+	fill_states(e, ctx->oldstate, ctx->newstate);
+	if (ctx->newstate == TCP_CLOSE) {
+		SYNWAVE_FILL_TOTALS(&e->totals, tp, BPF_CORE_READ);
+		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
+	} else {
+		__builtin_memset(&e->totals, 0, sizeof(e->totals));
+	}
 	synwave_submit(e);
 	return 0;
 }

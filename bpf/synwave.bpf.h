@@ -67,23 +67,32 @@ static __always_inline void synwave_submit(void *record)
 	bpf_ringbuf_submit(record, synwave_submit_flags());
 }
 
-static __always_inline __u32 synwave_netns(struct sock *sk)
+/* The current task: the socket's owner only in syscall context. */
+static __always_inline void synwave_fill_task(__u32 *tgid, __u32 *pid, char comm[SYNWAVE_COMM_LEN])
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	*tgid = pid_tgid >> 32;
+	*pid = (__u32)pid_tgid;
+	bpf_get_current_comm(comm, SYNWAVE_COMM_LEN);
 }
 
-static __always_inline void synwave_read_totals(struct synwave_tcp_totals *totals, struct sock *sk)
-{
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+/*
+ * tcp_sock totals. Written once as a macro so that tp_btf programs read through a
+ * BTF pointer (plain loads, no helper calls) and classic ones through BPF_CORE_READ.
+ */
+#define SYNWAVE_FILL_TOTALS(totals, tp, READ)                     \
+	do {                                                      \
+		(totals)->bytes_acked = READ(tp, bytes_acked);       \
+		(totals)->bytes_received = READ(tp, bytes_received); \
+		(totals)->segs_out = READ(tp, segs_out);             \
+		(totals)->segs_in = READ(tp, segs_in);               \
+		(totals)->total_retrans = READ(tp, total_retrans);   \
+		(totals)->srtt_us = READ(tp, srtt_us) >> 3;          \
+		(totals)->mss_cache = READ(tp, mss_cache);           \
+		(totals)->_pad0 = 0;                                 \
+	} while (0)
 
-	totals->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	totals->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	totals->segs_out = BPF_CORE_READ(tp, segs_out);
-	totals->segs_in = BPF_CORE_READ(tp, segs_in);
-	totals->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	totals->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	totals->mss_cache = BPF_CORE_READ(tp, mss_cache);
-	totals->_pad0 = 0;
-}
+#define SYNWAVE_BTF_READ(ptr, field) ((ptr)->field)
 
 #endif /* SYNWAVE_BPF_H */

@@ -2,10 +2,12 @@
 import Glibc
 #endif
 
-/// An IPv4 or IPv6 address as the kernel stores it (network byte order).
+/// An IPv4 or IPv6 address as the kernel stores it (network byte order). No heap storage:
+/// one is decoded for every kernel event.
 public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
-    case v4(UInt8, UInt8, UInt8, UInt8)
-    case v6([UInt8])
+    case v4(UInt32)
+    /// The 16 bytes in memory order, as two words.
+    case v6(UInt64, UInt64)
 
     public static let familyIPv4: UInt16 = 2
     public static let familyIPv6: UInt16 = 10
@@ -14,9 +16,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public init?(family: UInt16, bytes: UnsafeRawBufferPointer) {
         switch family {
         case Self.familyIPv4 where bytes.count >= 4:
-            self = .v4(bytes[0], bytes[1], bytes[2], bytes[3])
+            self = .v4(bytes.loadUnaligned(as: UInt32.self))
         case Self.familyIPv6 where bytes.count >= 16:
-            self = .v6(Array(bytes[0..<16]))
+            self = .v6(bytes.loadUnaligned(as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         default:
             return nil
         }
@@ -26,13 +28,12 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public init?(parsing text: String) {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
-            let b = withUnsafeBytes(of: v4) { Array($0) }
-            self = .v4(b[0], b[1], b[2], b[3])
+            self = withUnsafeBytes(of: v4) { .v4($0.loadUnaligned(as: UInt32.self)) }
             return
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, text, &v6) == 1 {
-            self = .v6(withUnsafeBytes(of: v6) { Array($0) })
+            self = withUnsafeBytes(of: v6) { IPAddress(family: Self.familyIPv6, bytes: $0)! }
             return
         }
         return nil
@@ -45,28 +46,56 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
     public var unmapped: IPAddress {
-        guard case .v6(let b) = self,
-              b[0..<10].allSatisfy({ $0 == 0 }), b[10] == 0xff, b[11] == 0xff
+        // Bytes 8...11 are 00 00 ff ff; read as a little-endian word that is 0xffff0000.
+        guard case .v6(let high, let low) = self, high == 0,
+              UInt32(truncatingIfNeeded: low) == 0xFFFF_0000
         else { return self }
-        return .v4(b[12], b[13], b[14], b[15])
+        return .v4(UInt32(truncatingIfNeeded: low >> 32))
     }
 
-    public var description: String {
+    /// Appends the textual form (inet_ntop's) to `out`.
+    public func appendText(to out: inout [UInt8]) {
         switch self {
-        case .v4(let a, let b, let c, let d):
-            return "\(a).\(b).\(c).\(d)"
-        case .v6(let bytes):
-            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            let ok = bytes.withUnsafeBytes { raw in
-                inet_ntop(AF_INET6, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil
+        case .v4(let raw):
+            withUnsafeBytes(of: raw) { b in
+                for i in 0..<4 {
+                    if i > 0 { out.append(UInt8(ascii: ".")) }
+                    out.append(decimal: UInt64(b[i]))
+                }
             }
-            guard ok else { return "?" }
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        case .v6(let high, let low):
+            var words = (high, low)
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { text in
+                let ok = withUnsafeBytes(of: &words) {
+                    inet_ntop(AF_INET6, $0.baseAddress, text.baseAddress, socklen_t(text.count)) != nil
+                }
+                guard ok else { out.append(UInt8(ascii: "?")); return }
+                for c in text {
+                    if c == 0 { break }
+                    out.append(UInt8(bitPattern: c))
+                }
+            }
         }
     }
 
     /// `addr:port`, with brackets for IPv6.
+    public func appendEndpoint(port: UInt16, to out: inout [UInt8]) {
+        if isIPv6 { out.append(UInt8(ascii: "[")) }
+        appendText(to: &out)
+        if isIPv6 { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: ":"))
+        out.append(decimal: UInt64(port))
+    }
+
+    public var description: String {
+        var out: [UInt8] = []
+        appendText(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public func endpoint(port: UInt16) -> String {
-        isIPv6 ? "[\(self)]:\(port)" : "\(self):\(port)"
+        var out: [UInt8] = []
+        appendEndpoint(port: port, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

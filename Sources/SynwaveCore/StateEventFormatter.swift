@@ -2,11 +2,13 @@
 import Glibc
 #endif
 
-/// Renders state transitions as aligned text columns or JSON lines.
+/// Renders state transitions as aligned text columns or JSON lines, appending bytes to a buffer.
 public struct StateEventFormatter: Sendable {
     /// CLOCK_REALTIME minus CLOCK_BOOTTIME, in ns: turns event timestamps into wall-clock time.
     public var bootToWallOffsetNs: Int64
     public var useUTC: Bool
+    private var clockCache = SecondCache()
+    private var isoCache = SecondCache()
 
     public init(bootToWallOffsetNs: Int64, useUTC: Bool = false) {
         self.bootToWallOffsetNs = bootToWallOffsetNs
@@ -19,93 +21,149 @@ public struct StateEventFormatter: Sendable {
 
     public var header: String {
         var line = ""
-        for (title, width) in Self.columns { line += Self.pad(title, width) + " " }
+        for (title, width) in Self.columns {
+            line += title + String(repeating: " ", count: max(0, width - title.count)) + " "
+        }
         return line + "MS"
     }
 
     /// One aligned line; `oldStateNs` is the time spent in the old state, when known.
-    public func text(_ e: StateEvent, oldStateNs: UInt64?) -> String {
-        let values = [
-            clockTime(e.timestampNs), String(e.tgid), e.comm,
-            e.sourceAddress.unmapped.endpoint(port: e.sourcePort), "->",
-            e.destinationAddress.unmapped.endpoint(port: e.destinationPort),
-            "\(e.oldState.name) -> \(e.newState.name)",
-        ]
-        var line = ""
-        for (value, column) in zip(values, Self.columns) { line += Self.pad(value, column.width) + " " }
-        return line + (oldStateNs.map { Self.milliseconds($0) } ?? "-")
+    public mutating func text(_ e: StateEvent, oldStateNs: UInt64?, into out: inout [UInt8]) {
+        var start = out.count
+        func endColumn(_ index: Int) {
+            let width = Self.columns[index].width
+            let used = out.count - start
+            if used < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
+            out.append(UInt8(ascii: " "))
+            start = out.count
+        }
+        appendClockTime(e.timestampNs, to: &out); endColumn(0)
+        out.append(decimal: UInt64(e.tgid)); endColumn(1)
+        out.append(contentsOf: e.comm.utf8); endColumn(2)
+        e.sourceAddress.unmapped.appendEndpoint(port: e.sourcePort, to: &out); endColumn(3)
+        out.append(static: "->"); endColumn(4)
+        e.destinationAddress.unmapped.appendEndpoint(port: e.destinationPort, to: &out); endColumn(5)
+        out.append(contentsOf: e.oldState.name.utf8)
+        out.append(static: " -> ")
+        out.append(contentsOf: e.newState.name.utf8); endColumn(6)
+        if let oldStateNs {
+            let micros = oldStateNs / 1_000
+            out.append(decimal: micros / 1_000)
+            out.append(UInt8(ascii: "."))
+            out.append(decimal: micros % 1_000, width: 3)
+        } else {
+            out.append(UInt8(ascii: "-"))
+        }
     }
 
     /// One JSON object (`type:"state"`).
-    public func json(_ e: StateEvent, oldStateNs: UInt64?) -> String {
-        var o = JSONLine()
-        o.field("type", "state")
-        o.field("ts_ns", e.timestampNs)
-        o.field("time", isoTime(e.timestampNs))
-        o.field("cookie", e.socket.value)
-        o.field("identity", e.socket.kind.rawValue)
-        o.field("netns", e.netns)
-        o.field("pid", e.tgid)
-        o.field("tid", e.tid)
-        o.field("comm", e.comm)
-        o.field("family", e.family == IPAddress.familyIPv6 ? "inet6" : "inet")
-        o.field("saddr", e.sourceAddress.description)
-        o.field("sport", e.sourcePort)
-        o.field("daddr", e.destinationAddress.description)
-        o.field("dport", e.destinationPort)
-        o.field("old", e.oldState.name)
-        o.field("new", e.newState.name)
-        if let oldStateNs { o.field("old_state_ns", oldStateNs) } else { o.null("old_state_ns") }
-        if let t = e.totals {
-            o.object("totals") { t2 in
-                t2.field("bytes_acked", t.bytesAcked)
-                t2.field("bytes_received", t.bytesReceived)
-                t2.field("segs_out", t.segsOut)
-                t2.field("segs_in", t.segsIn)
-                t2.field("total_retrans", t.totalRetrans)
-                t2.field("srtt_us", t.srttMicros)
-                t2.field("mss", t.mssCache)
+    public mutating func json(_ e: StateEvent, oldStateNs: UInt64?, into out: inout [UInt8]) {
+        var iso = isoCache
+        let offset = bootToWallOffsetNs
+        JSONLine.write(into: &out) { o in
+            o.field("type", literal: "state")
+            o.field("ts_ns", e.timestampNs)
+            o.field("time") { Self.appendISOTime(e.timestampNs, offset: offset, cache: &iso, to: &$0) }
+            o.field("cookie", e.socket.value)
+            o.field("identity", e.socket.kind == .cookie ? "cookie" : "sk_addr")
+            o.field("netns", e.netns)
+            o.field("pid", e.tgid)
+            o.field("tid", e.tid)
+            o.field("comm", e.comm)
+            o.field("family", literal: e.family == IPAddress.familyIPv6 ? "inet6" : "inet")
+            o.field("saddr") { e.sourceAddress.appendText(to: &$0) }
+            o.field("sport", e.sourcePort)
+            o.field("daddr") { e.destinationAddress.appendText(to: &$0) }
+            o.field("dport", e.destinationPort)
+            o.field("old", e.oldState.name)
+            o.field("new", e.newState.name)
+            if let oldStateNs { o.field("old_state_ns", oldStateNs) } else { o.null("old_state_ns") }
+            if let t = e.totals {
+                o.object("totals") { t2 in
+                    t2.field("bytes_acked", t.bytesAcked)
+                    t2.field("bytes_received", t.bytesReceived)
+                    t2.field("segs_out", t.segsOut)
+                    t2.field("segs_in", t.segsIn)
+                    t2.field("total_retrans", t.totalRetrans)
+                    t2.field("srtt_us", t.srttMicros)
+                    t2.field("mss", t.mssCache)
+                }
             }
         }
-        return o.finished()
+        isoCache = iso
     }
 
-    static func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    public mutating func text(_ e: StateEvent, oldStateNs: UInt64?) -> String {
+        var out: [UInt8] = []
+        text(e, oldStateNs: oldStateNs, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func milliseconds(_ ns: UInt64) -> String {
-        let micros = ns / 1_000
-        let fraction = String(micros % 1_000)
-        return "\(micros / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    public mutating func json(_ e: StateEvent, oldStateNs: UInt64?) -> String {
+        var out: [UInt8] = []
+        json(e, oldStateNs: oldStateNs, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func wallTime(_ bootNs: UInt64) -> (seconds: time_t, millis: Int) {
-        let wall = Int64(bitPattern: bootNs) &+ bootToWallOffsetNs
-        return (time_t(wall / 1_000_000_000), Int(wall % 1_000_000_000) / 1_000_000)
+    /// The rendered date-and-time of the last second seen; events come in bursts within a second.
+    struct SecondCache: Sendable {
+        var second: Int64 = .min
+        var prefix: [UInt8] = []
     }
 
-    private func brokenDown(_ seconds: time_t, utc: Bool) -> tm {
-        var t = seconds
+    private static func wallNs(_ bootNs: UInt64, offset: Int64) -> Int64 {
+        Int64(bitPattern: bootNs) &+ offset
+    }
+
+    private static func brokenDown(_ seconds: Int64, utc: Bool) -> tm {
+        var t = time_t(seconds)
         var parts = tm()
         if utc { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
         return parts
     }
 
-    func clockTime(_ bootNs: UInt64) -> String {
-        let (seconds, millis) = wallTime(bootNs)
-        let p = brokenDown(seconds, utc: useUTC)
-        return "\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)).\(three(millis))"
+    /// HH:MM:SS.mmm
+    private mutating func appendClockTime(_ bootNs: UInt64, to out: inout [UInt8]) {
+        let wall = Self.wallNs(bootNs, offset: bootToWallOffsetNs)
+        let second = wall / 1_000_000_000
+        if clockCache.second != second {
+            let p = Self.brokenDown(second, utc: useUTC)
+            var prefix: [UInt8] = []
+            prefix.append(decimal: UInt64(p.tm_hour), width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            prefix.append(decimal: UInt64(p.tm_min), width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            prefix.append(decimal: UInt64(p.tm_sec), width: 2)
+            prefix.append(UInt8(ascii: "."))
+            clockCache = SecondCache(second: second, prefix: prefix)
+        }
+        out.append(contentsOf: clockCache.prefix)
+        out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
     }
 
     /// RFC 3339 in UTC with milliseconds.
-    func isoTime(_ bootNs: UInt64) -> String {
-        let (seconds, millis) = wallTime(bootNs)
-        let p = brokenDown(seconds, utc: true)
-        return "\(p.tm_year + 1900)-\(two(p.tm_mon + 1))-\(two(p.tm_mday))T"
-            + "\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)).\(three(millis))Z"
+    private static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
+        let wall = wallNs(bootNs, offset: offset)
+        let second = wall / 1_000_000_000
+        if cache.second != second {
+            let p = brokenDown(second, utc: true)
+            var prefix: [UInt8] = []
+            prefix.append(decimal: UInt64(p.tm_year + 1900))
+            prefix.append(UInt8(ascii: "-"))
+            prefix.append(decimal: UInt64(p.tm_mon + 1), width: 2)
+            prefix.append(UInt8(ascii: "-"))
+            prefix.append(decimal: UInt64(p.tm_mday), width: 2)
+            prefix.append(UInt8(ascii: "T"))
+            prefix.append(decimal: UInt64(p.tm_hour), width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            prefix.append(decimal: UInt64(p.tm_min), width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            prefix.append(decimal: UInt64(p.tm_sec), width: 2)
+            prefix.append(UInt8(ascii: "."))
+            cache = SecondCache(second: second, prefix: prefix)
+        }
+        out.append(contentsOf: cache.prefix)
+        out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
+        out.append(UInt8(ascii: "Z"))
     }
-
-    private func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    private func three(_ v: Int) -> String { v < 10 ? "00\(v)" : v < 100 ? "0\(v)" : "\(v)" }
 }

@@ -23,8 +23,16 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         BPFError(operation, errno: Errno(rawValue: Glibc.errno), libbpfLog: LibbpfLog.take())
     }
 
+    /// The verifier's last word: the line before its "processed N insns" summary.
+    public var verifierReason: String? {
+        guard let summary = libbpfLog.lastIndex(where: { $0.hasPrefix("processed ") && $0.contains("insns") }),
+              summary > 0 else { return nil }
+        return libbpfLog[summary - 1]
+    }
+
     public var description: String {
-        "\(operation) failed: \(errno.description) (errno \(errno.rawValue))"
+        let base = "\(operation) failed: \(errno.description) (errno \(errno.rawValue))"
+        return verifierReason.map { "\(base); verifier: \($0)" } ?? base
     }
 }
 

@@ -16,15 +16,17 @@ public enum LibbpfLog {
     static func install() {
         libbpf_set_print { level, format, args in
             guard let format, let args else { return 0 }
-            var buffer = [CChar](repeating: 0, count: 1024)
+            // One message can hold a whole verifier log.
+            var buffer = [CChar](repeating: 0, count: 256 * 1024)
             let written = vsnprintf(&buffer, buffer.count, format, args)
             guard written > 0 else { return 0 }
-            var line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            while line.hasSuffix("\n") { line.removeLast() }
-            if LibbpfLog.echo.load(ordering: .relaxed) {
-                StandardError.line("libbpf: \(line)")
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            for line in text.split(separator: "\n") {
+                if LibbpfLog.echo.load(ordering: .relaxed) {
+                    StandardError.line("libbpf: \(line)")
+                }
+                if level != LIBBPF_DEBUG { LibbpfLog.append(String(line)) }
             }
-            if level != LIBBPF_DEBUG { LibbpfLog.append(line) }
             return 0
         }
     }

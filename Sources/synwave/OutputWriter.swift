@@ -6,17 +6,22 @@ import Glibc
 /// Reports (instead of dying of SIGPIPE) when the reader of a pipe has gone.
 final class OutputWriter {
     private let fd: Int32
-    private var buffer: [UInt8] = []
+    /// Formatters append a line here, then call `endLine()`.
+    var buffer: [UInt8] = []
     private(set) var closed = false
 
     init(fd: Int32) {
         self.fd = fd
         signal(SIGPIPE, SIG_IGN)
-        buffer.reserveCapacity(1 << 16)
+        buffer.reserveCapacity(1 << 20)
     }
 
     func line(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        endLine()
+    }
+
+    func endLine() {
         buffer.append(0x0A)
         if buffer.count >= 1 << 20 { flush() }
     }
@@ -38,4 +43,3 @@ final class OutputWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 }
-

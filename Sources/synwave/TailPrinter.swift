@@ -9,7 +9,7 @@ final class TailPrinter: Service, @unchecked Sendable {
     private let batches: AsyncStream<[KernelEvent]>
     private let filter: EventFilter
     private let format: Format
-    private let formatter: StateEventFormatter
+    private var formatter: StateEventFormatter
     private let output = OutputWriter(fd: 1)
     private var clock = StateClock()
     private let shownCount = Atomic<UInt64>(0)
@@ -37,12 +37,18 @@ final class TailPrinter: Service, @unchecked Sendable {
                 guard filter.matches(event) else { continue }
                 count += 1
                 switch format {
-                case .text: output.line(formatter.text(event, oldStateNs: inOldState))
-                case .json: output.line(formatter.json(event, oldStateNs: inOldState))
+                case .text: formatter.text(event, oldStateNs: inOldState, into: &output.buffer)
+                case .json: formatter.json(event, oldStateNs: inOldState, into: &output.buffer)
                 }
+                output.endLine()
             }
             output.flush()
             shownCount.add(count, ordering: .relaxed)
+            // stdout's reader is gone (`synwave tail | head`): returning shuts the group down.
+            if output.closed { return }
         }
+        // The group shuts services down one at a time, source first: returning before our own
+        // turn would count as an unexpected exit.
+        try? await gracefulShutdown()
     }
 }

@@ -1,0 +1,60 @@
+import CSynwaveABI
+import Testing
+
+/// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
+@Suite struct ABILayoutTests {
+    @Test func version() {
+        #expect(SYNWAVE_ABI_VERSION == 1)
+    }
+
+    @Test func header() {
+        typealias H = synwave_event_header
+        #expect(MemoryLayout<H>.size == 32)
+        #expect(MemoryLayout<H>.offset(of: \H.type) == 0)
+        #expect(MemoryLayout<H>.offset(of: \H.size) == 2)
+        #expect(MemoryLayout<H>.offset(of: \H.flags) == 4)
+        #expect(MemoryLayout<H>.offset(of: \H.ts_ns) == 8)
+        #expect(MemoryLayout<H>.offset(of: \H.cookie) == 16)
+        #expect(MemoryLayout<H>.offset(of: \H.skaddr) == 24)
+    }
+
+    @Test func stateEvent() {
+        typealias E = synwave_state_event
+        #expect(MemoryLayout<E>.size == 144)
+        #expect(MemoryLayout<E>.alignment == 8)
+        #expect(MemoryLayout<E>.offset(of: \E.hdr) == 0)
+        #expect(MemoryLayout<E>.offset(of: \E.netns) == 32)
+        #expect(MemoryLayout<E>.offset(of: \E.tgid) == 36)
+        #expect(MemoryLayout<E>.offset(of: \E.pid) == 40)
+        #expect(MemoryLayout<E>.offset(of: \E.family) == 44)
+        #expect(MemoryLayout<E>.offset(of: \E.oldstate) == 46)
+        #expect(MemoryLayout<E>.offset(of: \E.newstate) == 47)
+        #expect(MemoryLayout<E>.offset(of: \E.sport) == 48)
+        #expect(MemoryLayout<E>.offset(of: \E.dport) == 50)
+        #expect(MemoryLayout<E>.offset(of: \E.saddr) == 56)
+        #expect(MemoryLayout<E>.offset(of: \E.daddr) == 72)
+        #expect(MemoryLayout<E>.offset(of: \E.comm) == 88)
+        #expect(MemoryLayout<E>.offset(of: \E.totals) == 104)
+    }
+
+    @Test func totals() {
+        typealias T = synwave_tcp_totals
+        #expect(MemoryLayout<T>.size == 40)
+        #expect(MemoryLayout<T>.offset(of: \T.bytes_acked) == 0)
+        #expect(MemoryLayout<T>.offset(of: \T.bytes_received) == 8)
+        #expect(MemoryLayout<T>.offset(of: \T.segs_out) == 16)
+        #expect(MemoryLayout<T>.offset(of: \T.segs_in) == 20)
+        #expect(MemoryLayout<T>.offset(of: \T.total_retrans) == 24)
+        #expect(MemoryLayout<T>.offset(of: \T.srtt_us) == 28)
+        #expect(MemoryLayout<T>.offset(of: \T.mss_cache) == 32)
+    }
+
+    @Test func configAndEnums() {
+        #expect(MemoryLayout<synwave_bpf_config>.size == 8)
+        #expect(SYNWAVE_EVENT_STATE.rawValue == 1)
+        #expect(SYNWAVE_EVF_COOKIE.rawValue == 1)
+        #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)
+        #expect(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue == 0)
+        #expect(SYNWAVE_COUNTER_MAX.rawValue == 8)
+    }
+}

@@ -1,0 +1,98 @@
+import CSynwaveABI
+import Testing
+@testable import SynwaveCore
+
+@Suite struct EventDecoderTests {
+    @Test func decodesIPv4Transition() throws {
+        let e = try RawEvents.stateEvent(RawEvents.state())
+        #expect(e.oldState == .synSent)
+        #expect(e.newState == .established)
+        #expect(e.socket == SocketIdentity(kind: .cookie, value: 42))
+        #expect(e.sourceAddress.description == "127.0.0.1")
+        #expect(e.destinationAddress.description == "10.0.0.2")
+        #expect(e.sourcePort == 40000)
+        #expect(e.destinationPort == 5004)
+        #expect(e.comm == "curl")
+        #expect(e.netns == 4026531840)
+        #expect(e.tgid == 1234 && e.tid == 1235)
+        #expect(e.totals == nil)
+    }
+
+    @Test func decodesIPv6WithTotalsAndSocketAddressIdentity() throws {
+        let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]
+        let bytes = RawEvents.state(old: 1, new: 7, family: 10, flags: SYNWAVE_EVF_TOTALS.rawValue, saddr: v6, daddr: v6)
+        let e = try RawEvents.stateEvent(bytes)
+        #expect(e.sourceAddress.description == "2001:db8::1")
+        #expect(e.socket.kind == .skAddr)
+        #expect(e.socket.value == 0xffff_8880_0000_1000)
+        #expect(e.totals?.bytesAcked == 100)
+        #expect(e.totals?.mssCache == 65483)
+    }
+
+    @Test func acceptsRingBufferPadding() {
+        let padded = RawEvents.state() + [0, 0, 0, 0, 0, 0, 0, 0]
+        guard case .success = RawEvents.decode(padded) else {
+            Issue.record("a record with trailing padding must decode")
+            return
+        }
+    }
+
+    @Test(arguments: [0, 1, 8, 31])
+    func shortRecordsAreTruncated(length: Int) {
+        let bytes = Array(RawEvents.state().prefix(length))
+        #expect(RawEvents.decode(bytes) == .failure(.truncated(size: length)))
+    }
+
+    @Test func shortStateRecordIsASizeMismatch() {
+        let bytes = Array(RawEvents.state().prefix(100))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 144, actual: 100, expected: 144)))
+    }
+
+    @Test func wrongDeclaredSize() {
+        var bytes = RawEvents.state()
+        bytes[2] = 120
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 120, actual: 144, expected: 144)))
+    }
+
+    @Test func unknownType() {
+        var bytes = RawEvents.state()
+        bytes[0] = 99
+        #expect(RawEvents.decode(bytes) == .failure(.unknownType(99)))
+    }
+
+    @Test(arguments: [UInt8(0), 14, 255])
+    func invalidStates(state: UInt8) {
+        #expect(RawEvents.decode(RawEvents.state(old: state)) == .failure(.invalidState(state)))
+        #expect(RawEvents.decode(RawEvents.state(new: state)) == .failure(.invalidState(state)))
+    }
+
+    @Test func invalidFamily() {
+        #expect(RawEvents.decode(RawEvents.state(family: 1)) == .failure(.invalidFamily(1)))
+    }
+
+    @Test func invalidUTF8CommIsRepairedNotTrusted() throws {
+        var bytes = RawEvents.state(comm: "")
+        bytes[88] = 0xff
+        bytes[89] = 0x41
+        let e = try RawEvents.stateEvent(bytes)
+        #expect(e.comm == "\u{FFFD}A")
+    }
+
+    /// Garbage of every length never crashes: it decodes or fails with a reason.
+    @Test func randomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        let valid = RawEvents.state()
+        for round in 0..<5_000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                bytes = valid  // valid record with a few bytes flipped
+                for _ in 0..<4 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = .random(in: 0...255, using: &generator) }
+            }
+            switch RawEvents.decode(bytes) {
+            case .success, .failure: break
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CSynwaveABI
+@testable import SynwaveCore
+
+/// Builds ring buffer records byte for byte, as the BPF side would.
+enum RawEvents {
+    static func state(
+        old: UInt8 = 2, new: UInt8 = 1, family: UInt16 = 2, cookie: UInt64 = 42, flags: UInt32 = 1,
+        saddr: [UInt8] = [127, 0, 0, 1], daddr: [UInt8] = [10, 0, 0, 2], sport: UInt16 = 40000, dport: UInt16 = 5004,
+        comm: String = "curl", netns: UInt32 = 4026531840, ts: UInt64 = 1_000_000
+    ) -> [UInt8] {
+        var e = synwave_state_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_STATE.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_state_event>.size)
+        e.hdr.flags = flags
+        e.hdr.ts_ns = ts
+        e.hdr.cookie = cookie
+        e.hdr.skaddr = 0xffff_8880_0000_1000
+        e.netns = netns
+        e.tgid = 1234
+        e.pid = 1235
+        e.family = family
+        e.oldstate = old
+        e.newstate = new
+        e.sport = sport
+        e.dport = dport
+        withUnsafeMutableBytes(of: &e.saddr) { for (i, b) in saddr.enumerated() { $0[i] = b } }
+        withUnsafeMutableBytes(of: &e.daddr) { for (i, b) in daddr.enumerated() { $0[i] = b } }
+        withUnsafeMutableBytes(of: &e.comm) { for (i, b) in comm.utf8.prefix(15).enumerated() { $0[i] = b } }
+        e.totals.bytes_acked = 100
+        e.totals.bytes_received = 200
+        e.totals.segs_out = 3
+        e.totals.segs_in = 4
+        e.totals.total_retrans = 1
+        e.totals.srtt_us = 55
+        e.totals.mss_cache = 65483
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
+    static func decode(_ bytes: [UInt8]) -> Result<KernelEvent, DecodeError> {
+        bytes.withUnsafeBytes { EventDecoder.decode($0) }
+    }
+
+    static func stateEvent(_ bytes: [UInt8]) throws -> StateEvent {
+        guard case .success(.state(let e)) = decode(bytes) else { throw DecodeError.truncated(size: -1) }
+        return e
+    }
+}
