@@ -10,22 +10,32 @@ static __always_inline void fill_states(struct synwave_state_event *e, int oldst
 	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newstate)
+/*
+ * A softirq can interrupt this program and fire the tracepoint again on the same CPU; the
+ * kernel's per-program recursion guard then skips the nested run (recursion_misses). The
+ * guard of tp_btf programs is per program, so a second program (sw_state_rescue) sees that
+ * nested event: it emits it when this CPU's flag says the main program is mid-run.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} state_inflight SEC(".maps");
+
+static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int newstate)
 {
 	struct synwave_state_event *e;
 	struct tcp_sock *tp;
 	__u16 family;
 
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
 	/* Typed view of the same socket: its fields are plain loads, not probe reads. */
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
-		return 0;
+		return;
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_STATE);
 	if (!e)
-		return 0;
+		return;
 	e->hdr.cookie = bpf_get_socket_cookie(sk);
 	e->hdr.skaddr = (__u64)sk;
 	e->hdr.flags = SYNWAVE_EVF_COOKIE;
@@ -53,6 +63,35 @@ int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newsta
 		__builtin_memset(&e->totals, 0, sizeof(e->totals));
 	}
 	synwave_submit(e);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newstate)
+{
+	__u32 zero = 0;
+	__u32 *inflight;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	inflight = bpf_map_lookup_elem(&state_inflight, &zero);
+	if (inflight)
+		*inflight = 1;
+	emit_state_btf(sk, oldstate, newstate);
+	if (inflight)
+		*inflight = 0;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int newstate)
+{
+	__u32 zero = 0;
+	__u32 *inflight = bpf_map_lookup_elem(&state_inflight, &zero);
+
+	if (!inflight || !*inflight || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	synwave_count(SYNWAVE_COUNTER_RECURSION_RECOVERED);
+	emit_state_btf(sk, oldstate, newstate);
 	return 0;
 }
 

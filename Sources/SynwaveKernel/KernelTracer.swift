@@ -32,17 +32,24 @@ public struct TracerOptions: Sendable {
 public struct TracerStats: Sendable, Equatable {
     /// Records lost because the ring buffer was full.
     public var ringBufferFull: UInt64 = 0
-    /// Program runs skipped by the kernel's recursion guard (events never seen).
+    /// Runs of the main programs skipped by the kernel's recursion guard.
     public var recursionMisses: UInt64 = 0
+    /// Of those, events the rescue program emitted instead.
+    public var recursionRecovered: UInt64 = 0
     /// Only counted while kernel.bpf_stats_enabled=1.
     public var runTimeNs: UInt64 = 0
     public var runCount: UInt64 = 0
 
-    public var lost: UInt64 { ringBufferFull + recursionMisses }
+    /// Skipped runs that nothing recovered.
+    public var recursionLost: UInt64 { recursionMisses > recursionRecovered ? recursionMisses - recursionRecovered : 0 }
 
-    public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, runTimeNs: UInt64 = 0, runCount: UInt64 = 0) {
+    public var lost: UInt64 { ringBufferFull + recursionLost }
+
+    public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, recursionRecovered: UInt64 = 0,
+                runTimeNs: UInt64 = 0, runCount: UInt64 = 0) {
         self.ringBufferFull = ringBufferFull
         self.recursionMisses = recursionMisses
+        self.recursionRecovered = recursionRecovered
         self.runTimeNs = runTimeNs
         self.runCount = runCount
     }
@@ -51,7 +58,11 @@ public struct TracerStats: Sendable, Equatable {
 /// The loaded and attached synwave BPF programs and their ring buffer.
 /// Detaches and unloads everything when released.
 public final class KernelTracer: @unchecked Sendable {
-    public static let programNames: [AttachMode: String] = [.btf: "sw_state_btf", .tracepoint: "sw_state_tp"]
+    /// Per mode: the main program, then helpers that only run for what it missed.
+    public static let programNames: [AttachMode: [String]] = [
+        .btf: ["sw_state_btf", "sw_state_rescue"],
+        .tracepoint: ["sw_state_tp"],
+    ]
 
     /// The mode actually attached (never `.auto`).
     public let mode: AttachMode
@@ -127,14 +138,15 @@ public final class KernelTracer: @unchecked Sendable {
             name: "synwave")
         guard let wanted = programNames[mode] else { throw BPFError("attach mode \(mode)", errno: .invalidArgument) }
         for program in object.programs {
-            try program.setAutoload(program.name == wanted)
+            try program.setAutoload(wanted.contains(program.name))
         }
         try object.map(named: "events").setMaxEntries(options.ringBufferBytes)
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(wakeup_bytes: options.wakeupBytes))
         try object.load()
-        let program = try object.program(named: wanted)
-        let link = try program.attach()
-        return KernelTracer(mode: mode, options: options, object: object, links: [link], programs: [program])
+        let programs = try wanted.map { name throws(BPFError) in try object.program(named: name) }
+        var links: [BPFLink] = []
+        for program in programs { links.append(try program.attach()) }
+        return KernelTracer(mode: mode, options: options, object: object, links: links, programs: programs)
     }
 
     /// The ring buffer map's file descriptor (valid while the tracer lives).
@@ -149,12 +161,16 @@ public final class KernelTracer: @unchecked Sendable {
 
     public func stats() throws(BPFError) -> TracerStats {
         let counters = try object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue))
-        var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)])
-        for program in loadedPrograms {
+        var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)],
+                                recursionRecovered: counters[Int(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue)])
+        for (index, program) in loadedPrograms.enumerated() {
             let info = try program.info()
-            stats.recursionMisses += info.recursion_misses
             stats.runTimeNs += info.run_time_ns
-            stats.runCount += info.run_cnt
+            // A rescue program's own misses lose nothing: it only matters while the main one runs.
+            if index == 0 {
+                stats.recursionMisses += info.recursion_misses
+                stats.runCount += info.run_cnt
+            }
         }
         return stats
     }

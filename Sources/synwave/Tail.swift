@@ -85,7 +85,8 @@ struct Tail: AsyncParsableCommand {
         let user = reader.stats
         StandardError.line("synwave: \(user.received) events received, \(printer.shown) shown, "
             + "\(kernel.lost) lost in the kernel (\(kernel.ringBufferFull) ring buffer full, "
-            + "\(kernel.recursionMisses) recursion misses), \(user.droppedInUserSpace) dropped in user space, "
+            + "\(kernel.recursionLost) skipped by the recursion guard, \(kernel.recursionRecovered) of its skips recovered), "
+            + "\(user.droppedInUserSpace) dropped in user space, "
             + "\(user.decodeErrors) decode errors")
         if let failure {
             StandardError.line("synwave: \(failure)")

@@ -55,6 +55,7 @@ import Testing
         #expect(SYNWAVE_EVF_COOKIE.rawValue == 1)
         #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)
         #expect(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue == 0)
+        #expect(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue == 1)
         #expect(SYNWAVE_COUNTER_MAX.rawValue == 8)
     }
 }

@@ -36,6 +36,8 @@ enum synwave_event_flags {
 /* Per-CPU counters kept by the BPF programs (map "counters"). */
 enum synwave_counter {
 	SYNWAVE_COUNTER_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed: event lost */
+	/* events a rescue program emitted because the kernel's recursion guard skipped the main one */
+	SYNWAVE_COUNTER_RECURSION_RECOVERED = 1,
 	SYNWAVE_COUNTER_MAX = 8,
 };
 
