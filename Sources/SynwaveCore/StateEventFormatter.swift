@@ -122,30 +122,39 @@ public struct StateEventFormatter: Sendable {
         return parts
     }
 
-    /// HH:MM:SS.mmm
-    private mutating func appendClockTime(_ bootNs: UInt64, to out: inout [UInt8]) {
-        let wall = Self.wallNs(bootNs, offset: bootToWallOffsetNs)
+    /// `prefix(second)` + milliseconds: the rendered second is cached, as events come in bursts.
+    private static func appendTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8],
+                                   prefix: (Int64) -> [UInt8]) {
+        let wall = wallNs(bootNs, offset: offset)
         let second = wall / 1_000_000_000
-        if clockCache.second != second {
-            let p = Self.brokenDown(second, utc: useUTC)
-            var prefix: [UInt8] = []
-            prefix.append(decimal: UInt64(p.tm_hour), width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            prefix.append(decimal: UInt64(p.tm_min), width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            prefix.append(decimal: UInt64(p.tm_sec), width: 2)
-            prefix.append(UInt8(ascii: "."))
-            clockCache = SecondCache(second: second, prefix: prefix)
-        }
-        out.append(contentsOf: clockCache.prefix)
+        if cache.second != second { cache = SecondCache(second: second, prefix: prefix(second)) }
+        out.append(contentsOf: cache.prefix)
         out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
+    }
+
+    /// HH:MM:SS
+    private static func appendTimeOfDay(_ p: tm, to out: inout [UInt8]) {
+        out.append(decimal: UInt64(p.tm_hour), width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.append(decimal: UInt64(p.tm_min), width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.append(decimal: UInt64(p.tm_sec), width: 2)
+    }
+
+    /// HH:MM:SS.mmm, local or UTC.
+    private mutating func appendClockTime(_ bootNs: UInt64, to out: inout [UInt8]) {
+        let utc = useUTC
+        Self.appendTime(bootNs, offset: bootToWallOffsetNs, cache: &clockCache, to: &out) { second in
+            var prefix: [UInt8] = []
+            Self.appendTimeOfDay(Self.brokenDown(second, utc: utc), to: &prefix)
+            prefix.append(UInt8(ascii: "."))
+            return prefix
+        }
     }
 
     /// RFC 3339 in UTC with milliseconds.
     private static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
-        let wall = wallNs(bootNs, offset: offset)
-        let second = wall / 1_000_000_000
-        if cache.second != second {
+        appendTime(bootNs, offset: offset, cache: &cache, to: &out) { second in
             let p = brokenDown(second, utc: true)
             var prefix: [UInt8] = []
             prefix.append(decimal: UInt64(p.tm_year + 1900))
@@ -154,16 +163,10 @@ public struct StateEventFormatter: Sendable {
             prefix.append(UInt8(ascii: "-"))
             prefix.append(decimal: UInt64(p.tm_mday), width: 2)
             prefix.append(UInt8(ascii: "T"))
-            prefix.append(decimal: UInt64(p.tm_hour), width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            prefix.append(decimal: UInt64(p.tm_min), width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            prefix.append(decimal: UInt64(p.tm_sec), width: 2)
+            appendTimeOfDay(p, to: &prefix)
             prefix.append(UInt8(ascii: "."))
-            cache = SecondCache(second: second, prefix: prefix)
+            return prefix
         }
-        out.append(contentsOf: cache.prefix)
-        out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
         out.append(UInt8(ascii: "Z"))
     }
 }
