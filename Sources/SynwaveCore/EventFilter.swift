@@ -32,10 +32,4 @@ public struct EventFilter: Sendable, Equatable {
         }
         return true
     }
-
-    public func matches(_ event: KernelEvent) -> Bool {
-        switch event {
-        case .state(let e): matches(e)
-        }
-    }
 }

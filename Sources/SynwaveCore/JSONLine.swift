@@ -18,13 +18,6 @@ public struct JSONLine {
         swap(&line.bytes, &out)
     }
 
-    /// One object as a String (tests, rare paths).
-    public static func string(_ build: (inout JSONLine) -> Void) -> String {
-        var out: [UInt8] = []
-        write(into: &out, build)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     private mutating func key(_ name: StaticString) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
@@ -48,11 +41,6 @@ public struct JSONLine {
     public mutating func field<I: FixedWidthInteger & UnsignedInteger>(_ name: StaticString, _ value: I) {
         key(name)
         bytes.append(decimal: UInt64(value))
-    }
-
-    public mutating func field(_ name: StaticString, _ value: Bool) {
-        key(name)
-        bytes.append(static: value ? "true" : "false")
     }
 
     /// A value already rendered by `render` into the buffer (addresses, times).

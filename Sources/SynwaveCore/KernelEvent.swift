@@ -77,10 +77,4 @@ public struct StateEvent: Equatable, Sendable {
 /// Everything the BPF programs send through the ring buffer.
 public enum KernelEvent: Equatable, Sendable {
     case state(StateEvent)
-
-    public var timestampNs: UInt64 {
-        switch self {
-        case .state(let e): e.timestampNs
-        }
-    }
 }

@@ -102,9 +102,9 @@ public final class KernelTracer: @unchecked Sendable {
             } catch {
                 btfError = error
             }
-            if case .ringBufferRejected = classify(btfError, mode: .btf, options) {
-                throw classify(btfError, mode: .btf, options)
-            }
+            // A ring buffer the kernel refuses fails the same way in both modes.
+            let explained = classify(btfError, mode: .btf, options)
+            if case .ringBufferRejected = explained { throw explained }
             logger.notice("tp_btf unavailable, using the classic tracepoint",
                           metadata: ["error": "\(btfError)"])
             if let tracefsError { throw tracefsError }

@@ -34,9 +34,9 @@ struct Tail: AsyncParsableCommand {
     @Flag(help: "Show times in UTC instead of local time.")
     var utc = false
 
+    // The tracing flags are checked by TracingOptions.validate().
     func validate() throws {
         _ = try eventFilter()
-        _ = try tracing.tracerOptions()
     }
 
     func eventFilter() throws -> EventFilter {
