@@ -7,21 +7,39 @@ static __always_inline void fill_states(struct synwave_state_event *e, int oldst
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	e->_pad0 = 0;
-	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 }
 
 /*
  * A softirq can interrupt this program and fire the tracepoint again on the same CPU; the
  * kernel's per-program recursion guard then skips the nested run (recursion_misses). The
- * guard of tp_btf programs is per program, so a second program (sw_state_rescue) sees that
- * nested event: it emits it when this CPU's flag says the main program is mid-run.
+ * guard of tp_btf programs is per program, so a second program, attached after the main
+ * one and therefore run after it for every firing, emits what the main one did not see.
+ * A "mid-run" flag is not enough: the guard also covers the kernel code around the main
+ * program (rcu_read_unlock can take a self-IPI whose exit runs softirqs), so the main
+ * program notes each transition it handled and the rescue emits any transition missing
+ * from this CPU's last few. Several slots, because a softirq in the gap between the two
+ * programs of one firing must not push that firing's own note out.
  */
+#define HANDLED_SLOTS 8
+
+struct handled_transitions {
+	__u64 cookie[HANDLED_SLOTS];
+	__u32 states[HANDLED_SLOTS];
+	__u32 next;
+	__u32 _pad0;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} state_inflight SEC(".maps");
+	__type(value, struct handled_transitions);
+} state_handled SEC(".maps");
+
+static __always_inline __u32 transition_key(int oldstate, int newstate)
+{
+	return ((__u32)oldstate << 8) | (__u32)newstate;
+}
 
 static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int newstate)
 {
@@ -56,6 +74,7 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_daddr, 4);
 	}
 	fill_states(e, oldstate, newstate);
+	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
 	if (newstate == TCP_CLOSE) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
@@ -68,28 +87,38 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newstate)
 {
-	__u32 zero = 0;
-	__u32 *inflight;
+	struct handled_transitions *handled;
+	__u32 zero = 0, slot;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	inflight = bpf_map_lookup_elem(&state_inflight, &zero);
-	if (inflight)
-		*inflight = 1;
+	handled = bpf_map_lookup_elem(&state_handled, &zero);
+	if (handled) {
+		slot = handled->next++ % HANDLED_SLOTS;
+		handled->cookie[slot] = bpf_get_socket_cookie(sk);
+		handled->states[slot] = transition_key(oldstate, newstate);
+	}
 	emit_state_btf(sk, oldstate, newstate);
-	if (inflight)
-		*inflight = 0;
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int newstate)
 {
-	__u32 zero = 0;
-	__u32 *inflight = bpf_map_lookup_elem(&state_inflight, &zero);
+	struct handled_transitions *handled;
+	__u32 zero = 0, key = transition_key(oldstate, newstate);
+	__u64 cookie;
 
-	if (!inflight || !*inflight || sk->sk_protocol != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
+	handled = bpf_map_lookup_elem(&state_handled, &zero);
+	if (!handled)
+		return 0;
+	cookie = bpf_get_socket_cookie(sk);
+	for (int i = 0; i < HANDLED_SLOTS; i++) {
+		if (handled->cookie[i] == cookie && handled->states[i] == key)
+			return 0;
+	}
 	synwave_count(SYNWAVE_COUNTER_RECURSION_RECOVERED);
 	emit_state_btf(sk, oldstate, newstate);
 	return 0;
@@ -124,6 +153,7 @@ int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
 	}
 	fill_states(e, ctx->oldstate, ctx->newstate);
+	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 	if (ctx->newstate == TCP_CLOSE) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, BPF_CORE_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;

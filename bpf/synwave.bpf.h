@@ -36,12 +36,13 @@ extern synwave_counters_map counters SEC(".maps");
 /* Ring buffer submit flags: wake the reader only when much data is pending (maps.bpf.c). */
 extern __u64 synwave_submit_flags(void);
 
-static __always_inline void synwave_count(__u32 counter)
+/* Returns the counter's new value. Atomic although per-CPU: a softirq can nest a run of a
+ * second program between a plain load and store of the same slot. */
+static __always_inline __u64 synwave_count(__u32 counter)
 {
 	__u64 *value = bpf_map_lookup_elem(&counters, &counter);
 
-	if (value)
-		*value += 1; /* per-CPU slot: no atomic needed */
+	return value ? __sync_add_and_fetch(value, 1) : 0;
 }
 
 /* Reserves a record and fills its header, or counts the loss and returns NULL. */
@@ -62,9 +63,17 @@ static __always_inline void *synwave_reserve(__u32 size, __u16 type)
 	return hdr;
 }
 
+/* How many submits pass between two looks at the ring's fill level (a helper call each). */
+#define SYNWAVE_WAKEUP_CHECK_EVERY 32
+
 static __always_inline void synwave_submit(void *record)
 {
-	bpf_ringbuf_submit(record, synwave_submit_flags());
+	__u64 submitted = synwave_count(SYNWAVE_COUNTER_SUBMITTED);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (submitted % SYNWAVE_WAKEUP_CHECK_EVERY == 0)
+		flags = synwave_submit_flags();
+	bpf_ringbuf_submit(record, flags);
 }
 
 /* The current task: the socket's owner only in syscall context. */
@@ -75,6 +84,16 @@ static __always_inline void synwave_fill_task(__u32 *tgid, __u32 *pid, char comm
 	*tgid = pid_tgid >> 32;
 	*pid = (__u32)pid_tgid;
 	bpf_get_current_comm(comm, SYNWAVE_COMM_LEN);
+}
+
+/* The same through the task's BTF pointer: plain loads instead of two helper calls (tp_btf only). */
+static __always_inline void synwave_fill_task_btf(__u32 *tgid, __u32 *pid, char comm[SYNWAVE_COMM_LEN])
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	*tgid = task->tgid;
+	*pid = task->pid;
+	__builtin_memcpy(comm, task->comm, SYNWAVE_COMM_LEN);
 }
 
 /*

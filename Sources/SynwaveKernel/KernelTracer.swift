@@ -36,6 +36,8 @@ public struct TracerStats: Sendable, Equatable {
     public var recursionMisses: UInt64 = 0
     /// Of those, events the rescue program emitted instead.
     public var recursionRecovered: UInt64 = 0
+    /// Records the programs submitted; once the ring is drained, all of them must have been read.
+    public var submitted: UInt64 = 0
     /// Only counted while kernel.bpf_stats_enabled=1.
     public var runTimeNs: UInt64 = 0
     public var runCount: UInt64 = 0
@@ -144,6 +146,8 @@ public final class KernelTracer: @unchecked Sendable {
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(wakeup_bytes: options.wakeupBytes))
         try object.load()
         let programs = try wanted.map { name throws(BPFError) in try object.program(named: name) }
+        // In order: a tracepoint runs its programs in attach order, and the rescue program
+        // must run after the main one (see state.bpf.c).
         var links: [BPFLink] = []
         for program in programs { links.append(try program.attach()) }
         return KernelTracer(mode: mode, options: options, object: object, links: links, programs: programs)
@@ -163,6 +167,7 @@ public final class KernelTracer: @unchecked Sendable {
         let counters = try object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue))
         var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)],
                                 recursionRecovered: counters[Int(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue)])
+        stats.submitted = counters[Int(SYNWAVE_COUNTER_SUBMITTED.rawValue)]
         for (index, program) in loadedPrograms.enumerated() {
             let info = try program.info()
             stats.runTimeNs += info.run_time_ns

@@ -88,6 +88,9 @@ struct Tail: AsyncParsableCommand {
             + "\(kernel.recursionLost) skipped by the recursion guard, \(kernel.recursionRecovered) of its skips recovered), "
             + "\(user.droppedInUserSpace) dropped in user space, "
             + "\(user.decodeErrors) decode errors")
+        if kernel.submitted > user.received {
+            StandardError.line("synwave: \(kernel.submitted - user.received) events submitted by the kernel were never read")
+        }
         if let failure {
             StandardError.line("synwave: \(failure)")
             throw ExitCode.failure

@@ -56,6 +56,7 @@ import Testing
         #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)
         #expect(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue == 0)
         #expect(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue == 1)
+        #expect(SYNWAVE_COUNTER_SUBMITTED.rawValue == 2)
         #expect(SYNWAVE_COUNTER_MAX.rawValue == 8)
     }
 }

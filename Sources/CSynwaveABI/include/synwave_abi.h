@@ -38,6 +38,8 @@ enum synwave_counter {
 	SYNWAVE_COUNTER_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve failed: event lost */
 	/* events a rescue program emitted because the kernel's recursion guard skipped the main one */
 	SYNWAVE_COUNTER_RECURSION_RECOVERED = 1,
+	/* records submitted to the ring buffer: after a final drain, every one must have been read */
+	SYNWAVE_COUNTER_SUBMITTED = 2,
 	SYNWAVE_COUNTER_MAX = 8,
 };
 
