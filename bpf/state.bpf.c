@@ -6,7 +6,6 @@ static __always_inline void fill_states(struct synwave_state_event *e, int oldst
 {
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	e->_pad0 = 0;
 }
 
 /*
@@ -74,6 +73,7 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_daddr, 4);
 	}
 	fill_states(e, oldstate, newstate);
+	e->error = sk->sk_err;
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
 	if (newstate == TCP_CLOSE) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
@@ -153,6 +153,7 @@ int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
 	}
 	fill_states(e, ctx->oldstate, ctx->newstate);
+	e->error = BPF_CORE_READ(sk, sk_err);
 	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 	if (ctx->newstate == TCP_CLOSE) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, BPF_CORE_READ);

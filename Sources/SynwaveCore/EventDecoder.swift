@@ -7,6 +7,7 @@ public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
     case sizeMismatch(type: UInt16, declared: Int, actual: Int, expected: Int)
     case invalidState(UInt8)
     case invalidFamily(UInt16)
+    case invalidField(String, UInt64)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
             "record type \(type) declares \(declared) bytes, has \(actual), expected \(expected)"
         case .invalidState(let state): "invalid TCP state \(state)"
         case .invalidFamily(let family): "invalid address family \(family)"
+        case .invalidField(let field, let value): "invalid \(field) \(value)"
         }
     }
 }
@@ -31,6 +33,12 @@ public enum EventDecoder {
         switch UInt32(header.type) {
         case SYNWAVE_EVENT_STATE.rawValue:
             return checkedSize(header, bytes, synwave_state_event.self).flatMap { decodeState($0) }
+        case SYNWAVE_EVENT_RETRANSMIT.rawValue:
+            return checkedSize(header, bytes, synwave_retransmit_event.self).flatMap { decodeRetransmit($0) }
+        case SYNWAVE_EVENT_RESET.rawValue:
+            return checkedSize(header, bytes, synwave_reset_event.self).flatMap { decodeReset($0) }
+        case SYNWAVE_EVENT_SOCKET.rawValue:
+            return checkedSize(header, bytes, synwave_socket_event.self).flatMap { decodeSocket($0) }
         default:
             return .failure(.unknownType(header.type))
         }
@@ -60,10 +68,7 @@ public enum EventDecoder {
         guard let source = addresses.0, let destination = addresses.1 else {
             return .failure(.invalidFamily(raw.family))
         }
-        let hasCookie = raw.hdr.flags & SYNWAVE_EVF_COOKIE.rawValue != 0
-        let identity = hasCookie
-            ? SocketIdentity(kind: .cookie, value: raw.hdr.cookie)
-            : SocketIdentity(kind: .skAddr, value: raw.hdr.skaddr)
+        let identity = identity(raw.hdr)
         var totals: TCPTotals?
         if raw.hdr.flags & SYNWAVE_EVF_TOTALS.rawValue != 0 {
             let t = raw.totals
@@ -76,7 +81,80 @@ public enum EventDecoder {
             tid: raw.pid, comm: commString(&raw.comm), family: raw.family,
             oldState: old, newState: new,
             sourceAddress: source, sourcePort: raw.sport,
-            destinationAddress: destination, destinationPort: raw.dport, totals: totals)))
+            destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals)))
+    }
+
+    private static func identity(_ header: synwave_event_header) -> SocketIdentity {
+        header.flags & SYNWAVE_EVF_COOKIE.rawValue != 0
+            ? SocketIdentity(kind: .cookie, value: header.cookie)
+            : SocketIdentity(kind: .skAddr, value: header.skaddr)
+    }
+
+    /// nil for family 0 (the kernel had no tuple); an error for any other unknown family.
+    private static func endpoints(_ tuple: synwave_tuple) -> Result<Endpoints?, DecodeError> {
+        if tuple.family == 0 { return .success(nil) }
+        var tuple = tuple
+        let addresses = withUnsafeBytes(of: &tuple.saddr) { s in
+            withUnsafeBytes(of: &tuple.daddr) { d in
+                (IPAddress(family: tuple.family, bytes: s), IPAddress(family: tuple.family, bytes: d))
+            }
+        }
+        guard let local = addresses.0, let remote = addresses.1 else { return .failure(.invalidFamily(tuple.family)) }
+        return .success(Endpoints(localAddress: local, localPort: tuple.sport, remoteAddress: remote, remotePort: tuple.dport))
+    }
+
+    private static func state(_ raw: UInt8) -> Result<TCPState, DecodeError> {
+        TCPState(rawValue: raw).map { .success($0) } ?? .failure(.invalidState(raw))
+    }
+
+    private static func decodeRetransmit(_ raw: synwave_retransmit_event) -> Result<KernelEvent, DecodeError> {
+        guard let kind = RetransmitKind(rawValue: raw.kind) else { return .failure(.invalidField("retransmit kind", UInt64(raw.kind))) }
+        return state(raw.state).flatMap { state in
+            endpoints(raw.tuple).map { endpoints in
+                .retransmit(RetransmitEvent(
+                    timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), netns: raw.netns, state: state, kind: kind,
+                    isTailLossProbe: raw.flags & UInt8(SYNWAVE_RETRANSMIT_TLP.rawValue) != 0,
+                    afterTimeout: raw.flags & UInt8(SYNWAVE_RETRANSMIT_TIMEOUT.rawValue) != 0,
+                    error: raw.err, retransmits: raw.retransmits, synQueue: raw.syn_queue,
+                    acceptQueue: raw.accept_queue, backlog: raw.backlog, endpoints: endpoints))
+            }
+        }
+    }
+
+    private static func decodeReset(_ raw: synwave_reset_event) -> Result<KernelEvent, DecodeError> {
+        guard let direction = ResetEvent.Direction(rawValue: raw.direction) else {
+            return .failure(.invalidField("reset direction", UInt64(raw.direction)))
+        }
+        guard let kind = SocketKind(rawValue: raw.socket_kind) else {
+            return .failure(.invalidField("socket kind", UInt64(raw.socket_kind)))
+        }
+        let reason = ResetReason(rawValue: raw.reason) ?? .unknown
+        let socketState: TCPState?
+        if kind == .none {
+            socketState = nil
+        } else {
+            switch state(raw.state) {
+            case .success(let s): socketState = s
+            case .failure(let error): return .failure(error)
+            }
+        }
+        return endpoints(raw.tuple).map { endpoints in
+            .reset(ResetEvent(
+                timestampNs: raw.hdr.ts_ns, socket: kind == .none ? nil : identity(raw.hdr), netns: raw.netns,
+                direction: direction, socketKind: kind, state: socketState, reason: reason, endpoints: endpoints))
+        }
+    }
+
+    private static func decodeSocket(_ raw: synwave_socket_event) -> Result<KernelEvent, DecodeError> {
+        guard let kind = SocketEvent.Kind(rawValue: raw.kind) else { return .failure(.invalidField("socket event kind", UInt64(raw.kind))) }
+        return state(raw.state).flatMap { state in
+            endpoints(raw.tuple).map { endpoints in
+                .socket(SocketEvent(
+                    timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), netns: raw.netns, kind: kind, state: state,
+                    error: raw.error, probesOut: raw.probes_out, retransmits: raw.retransmits,
+                    packetsOut: raw.packets_out, endpoints: endpoints))
+            }
+        }
     }
 
     /// A NUL-padded kernel comm; invalid UTF-8 is repaired, never trusted.

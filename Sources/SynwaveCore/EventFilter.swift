@@ -6,18 +6,48 @@ public struct EventFilter: Sendable, Equatable {
     public var addresses: Set<IPAddress> = []
     /// Network namespace inode.
     public var netns: Set<UInt32> = []
-    /// Old or new state of a transition.
+    /// Old or new state of a transition; for records, any state the connection passed through.
     public var states: Set<TCPState> = []
+    /// How a connection ended (records only).
+    public var ends: Set<ConnectionEnd> = []
 
     public init(ports: Set<UInt16> = [], addresses: Set<IPAddress> = [], netns: Set<UInt32> = [],
-                states: Set<TCPState> = []) {
+                states: Set<TCPState> = [], ends: Set<ConnectionEnd> = []) {
         self.ports = ports
         self.addresses = Set(addresses.map(\.unmapped))
         self.netns = netns
         self.states = states
+        self.ends = ends
     }
 
-    public var isEmpty: Bool { ports.isEmpty && addresses.isEmpty && netns.isEmpty && states.isEmpty }
+    public var isEmpty: Bool { ports.isEmpty && addresses.isEmpty && netns.isEmpty && states.isEmpty && ends.isEmpty }
+
+    public func matches(_ record: ConnectionRecord) -> Bool {
+        if !ends.isEmpty, !ends.contains(record.end) { return false }
+        if !states.isEmpty, !record.states.contains(where: { states.contains($0.state) }) { return false }
+        return matches(netns: record.netns, endpoints: record.endpoints)
+    }
+
+    /// Retransmit, reset and socket events: by namespace and tuple (`--state` and `--end` do not apply).
+    public func matches(_ event: KernelEvent) -> Bool {
+        switch event {
+        case .state(let e): matches(e)
+        case .retransmit(let e): matches(netns: e.netns, endpoints: e.endpoints)
+        case .reset(let e): matches(netns: e.netns, endpoints: e.endpoints)
+        case .socket(let e): matches(netns: e.netns, endpoints: e.endpoints)
+        }
+    }
+
+    private func matches(netns inode: UInt32, endpoints: Endpoints?) -> Bool {
+        if !netns.isEmpty, !netns.contains(inode) { return false }
+        guard !ports.isEmpty || !addresses.isEmpty else { return true }
+        guard let e = endpoints else { return false }
+        if !ports.isEmpty, !ports.contains(e.localPort), !ports.contains(e.remotePort) { return false }
+        if !addresses.isEmpty, !addresses.contains(e.localAddress.unmapped), !addresses.contains(e.remoteAddress.unmapped) {
+            return false
+        }
+        return true
+    }
 
     public func matches(_ event: StateEvent) -> Bool {
         if !netns.isEmpty, !netns.contains(event.netns) { return false }

@@ -51,6 +51,31 @@ public struct JSONLine {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    public mutating func field(_ name: StaticString, bool value: Bool) {
+        key(name)
+        bytes.append(static: value ? "true" : "false")
+    }
+
+    public mutating func field(_ name: StaticString, signed value: Int64) {
+        key(name)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        bytes.append(decimal: value.magnitude)
+    }
+
+    /// An array whose elements `render` writes as raw JSON.
+    public mutating func field<S: Sequence>(_ name: StaticString, rawArray elements: S,
+                                            _ render: (S.Element, inout [UInt8]) -> Void) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for element in elements {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            render(element, &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     public mutating func null(_ name: StaticString) {
         key(name)
         bytes.append(static: "null")

@@ -51,12 +51,14 @@ public struct StateEvent: Equatable, Sendable {
     public var sourcePort: UInt16
     public var destinationAddress: IPAddress
     public var destinationPort: UInt16
+    /// sk_err at the transition (0: none).
+    public var error: Int32
     public var totals: TCPTotals?
 
     public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, tgid: UInt32, tid: UInt32,
                 comm: String, family: UInt16, oldState: TCPState, newState: TCPState,
                 sourceAddress: IPAddress, sourcePort: UInt16, destinationAddress: IPAddress,
-                destinationPort: UInt16, totals: TCPTotals? = nil) {
+                destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil) {
         self.timestampNs = timestampNs
         self.socket = socket
         self.netns = netns
@@ -70,6 +72,7 @@ public struct StateEvent: Equatable, Sendable {
         self.sourcePort = sourcePort
         self.destinationAddress = destinationAddress
         self.destinationPort = destinationPort
+        self.error = error
         self.totals = totals
     }
 }
@@ -77,4 +80,16 @@ public struct StateEvent: Equatable, Sendable {
 /// Everything the BPF programs send through the ring buffer.
 public enum KernelEvent: Equatable, Sendable {
     case state(StateEvent)
+    case retransmit(RetransmitEvent)
+    case reset(ResetEvent)
+    case socket(SocketEvent)
+
+    public var timestampNs: UInt64 {
+        switch self {
+        case .state(let e): e.timestampNs
+        case .retransmit(let e): e.timestampNs
+        case .reset(let e): e.timestampNs
+        case .socket(let e): e.timestampNs
+        }
+    }
 }

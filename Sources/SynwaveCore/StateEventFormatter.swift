@@ -8,7 +8,7 @@ public struct StateEventFormatter: Sendable {
     public var bootToWallOffsetNs: Int64
     public var useUTC: Bool
     private var clockCache = SecondCache()
-    private var isoCache = SecondCache()
+    var isoCache = SecondCache()
 
     public init(bootToWallOffsetNs: Int64, useUTC: Bool = false) {
         self.bootToWallOffsetNs = bootToWallOffsetNs
@@ -142,7 +142,7 @@ public struct StateEventFormatter: Sendable {
     }
 
     /// HH:MM:SS.mmm, local or UTC.
-    private mutating func appendClockTime(_ bootNs: UInt64, to out: inout [UInt8]) {
+    mutating func appendClockTime(_ bootNs: UInt64, to out: inout [UInt8]) {
         let utc = useUTC
         Self.appendTime(bootNs, offset: bootToWallOffsetNs, cache: &clockCache, to: &out) { second in
             var prefix: [UInt8] = []
@@ -153,7 +153,7 @@ public struct StateEventFormatter: Sendable {
     }
 
     /// RFC 3339 in UTC with milliseconds.
-    private static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
+    static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
         appendTime(bootNs, offset: offset, cache: &cache, to: &out) { second in
             let p = brokenDown(second, utc: true)
             var prefix: [UInt8] = []

@@ -14,7 +14,8 @@ public struct ReaderStats: Sendable, Equatable {
 /// batches and hands each batch to Swift concurrency with a single yield.
 ///
 /// The BPF side submits without waking us, so the thread polls on a short timer; a burst past the
-/// wakeup threshold wakes it early. On stop it detaches the programs first and then drains what is
+/// wakeup threshold wakes it early. When idle it still yields an empty batch about every 100 ms,
+/// so consumers that wait on time (a record's grace period) make progress. On stop it detaches the programs first and then drains what is
 /// left, so no event submitted before the stop is lost.
 public final class RingBufferReader: @unchecked Sendable {
     public let batches: AsyncStream<[KernelEvent]>
@@ -31,6 +32,7 @@ public final class RingBufferReader: @unchecked Sendable {
     private var batch: [KernelEvent] = []
     private var pendingReceived: UInt64 = 0
     private var pendingDecodeErrors: UInt64 = 0
+    private var pollsSinceYield = 0
 
     public init(tracer: KernelTracer, pollIntervalMs: Int32 = 10, maxBatch: Int = 4096, queuedBatches: Int = 1024) {
         self.tracer = tracer
@@ -111,10 +113,15 @@ public final class RingBufferReader: @unchecked Sendable {
 
     private func flush() {
         var dropped: UInt64 = 0
+        pollsSinceYield += 1
         if !batch.isEmpty {
             let count = batch.count
             if case .dropped = continuation.yield(batch) { dropped = UInt64(count) }
             batch.removeAll(keepingCapacity: true)
+            pollsSinceYield = 0
+        } else if pollsSinceYield * Int(pollIntervalMs) >= 100 {
+            continuation.yield([])
+            pollsSinceYield = 0
         }
         guard pendingReceived > 0 || dropped > 0 else { return }
         counters.withLock {

@@ -6,7 +6,7 @@ struct LoadGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synwave-loadgen",
         abstract: "Loopback TCP traffic for synwave's tests and benchmark.",
-        subcommands: [Pair.self, Churn.self])
+        subcommands: [Pair.self, Churn.self, Serve.self, Connect.self])
 }
 
 enum Family: String, ExpressibleByArgument {
@@ -127,5 +127,100 @@ struct Churn: ParsableCommand {
         usleep(200_000)
         shutdown(listener.fd, Int32(SHUT_RDWR))
         print("{\"connections\":\(total),\"seconds\":\(String(format: "%.3f", elapsed)),\"rate\":\(String(format: "%.1f", Double(total) / elapsed)),\"close\":\"\(close.rawValue)\"}")
+    }
+}
+
+enum ServeMode: String, ExpressibleByArgument {
+    /// Echo --bytes, then close after the client (or first, with --close-first server).
+    case echo
+    /// Accept and keep the connection until the client ends it.
+    case hold
+    /// Accept, let the client's data arrive, close without reading it (the kernel resets).
+    case unread
+}
+
+/// The server half of a two-namespace scenario: accepts one connection on every address.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Accept one connection and behave as --mode says.")
+
+    @Option var family: Family = .ipv4
+    @Option var port: UInt16
+    @Option var mode: ServeMode = .echo
+    @Option(help: "Bytes to echo.") var bytes = 1000
+    @Option(help: "Which side closes first (echo mode).") var closeFirst: Side = .client
+    @Option(help: "Give up after this many seconds.") var seconds = 30.0
+
+    func run() throws {
+        let listener = try TCPSocket(family: family.socketFamily)
+        try listener.listen(host: family == .ipv4 ? "0.0.0.0" : "::", port: port)
+        alarm(UInt32(seconds.rounded(.up)))
+        let child = try listener.accept()
+        switch mode {
+        case .echo:
+            let data = try child.receive(exactly: bytes)
+            try child.sendAll(data)
+            if closeFirst == .client { child.drainUntilClosed() }
+        case .hold:
+            _ = child.waitForEnd(seconds: seconds)
+        case .unread:
+            usleep(300_000)
+        }
+        child.close()
+        usleep(100_000)
+        listener.close()
+    }
+}
+
+/// The client half: connects (retrying while the server is not listening yet, unless
+/// --refused is expected), then acts; prints how it ended as JSON.
+struct Connect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Connect once and act; prints the outcome as JSON.")
+
+    @Option var family: Family = .ipv4
+    @Option var addr: String
+    @Option var port: UInt16
+    @Option(help: "Bytes to send after connecting.") var bytes = 0
+    @Flag(help: "Wait for the same bytes echoed back.") var echo = false
+    @Option(help: "Milliseconds to wait after connecting, before sending.") var pauseMs = 0
+    @Flag(help: "Close with SO_LINGER {1, 0} (a reset).") var lingerZero = false
+    @Option(help: "Keepalive as idle,interval,count seconds.") var keepalive: String?
+    @Option(help: "After sending, wait this long for the peer to close or the connection to fail.") var holdSeconds = 0.0
+    @Flag(help: "Expect no listener: do not retry a refused connect.") var once = false
+
+    func run() throws {
+        var client = try TCPSocket(family: family.socketFamily)
+        var connectError: Int32 = 0
+        for _ in 0..<100 {
+            do {
+                try client.connect(host: addr, port: port)
+                connectError = 0
+                break
+            } catch let error as SocketError {
+                connectError = error.code
+                guard !once, error.code == ECONNREFUSED else { break }
+                usleep(50_000)
+                client = try TCPSocket(family: family.socketFamily)
+            }
+        }
+        var result = connectError
+        if connectError == 0 {
+            if let keepalive {
+                let parts = keepalive.split(separator: ",").compactMap { Int32($0) }
+                if parts.count == 3 { client.setKeepalive(idle: parts[0], interval: parts[1], count: parts[2]) }
+            }
+            if pauseMs > 0 { usleep(UInt32(pauseMs) * 1000) }
+            if bytes > 0 {
+                do {
+                    try client.sendAll([UInt8](repeating: 0x62, count: bytes))
+                    if echo { _ = try client.receive(exactly: bytes) }
+                } catch let error as SocketError { result = error.code }
+            }
+            if result == 0, holdSeconds > 0 { result = client.waitForEnd(seconds: holdSeconds) }
+            if lingerZero { client.setLingerZero() }
+        }
+        let port = client.localPort
+        client.close()
+        usleep(100_000)
+        print("{\"client_port\":\(port),\"errno\":\(result)}")
     }
 }

@@ -79,6 +79,31 @@ final class TCPSocket {
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     }
 
+    /// SO_KEEPALIVE with idle, interval (seconds) and probe count.
+    func setKeepalive(idle: Int32, interval: Int32, count: Int32) {
+        var one: Int32 = 1, idle = idle, interval = interval, count = count
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+    }
+
+    /// Blocks until the peer closes, the connection fails or `seconds` pass; returns the
+    /// pending socket error (0: none).
+    func waitForEnd(seconds: Double) -> Int32 {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let deadline = Double(time(nil)) + seconds
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while Double(time(nil)) < deadline {
+            guard poll(&pfd, 1, 200) > 0 else { continue }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 { return errno }
+            if n == 0 { return 0 }
+        }
+        return 0
+    }
+
     func sendAll(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {

@@ -11,11 +11,30 @@ extension AttachMode: ExpressibleByArgument {}
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print every TCP state change on this host, live.",
-        discussion: "Runs until Ctrl-C or SIGTERM, then prints to stderr how many events were seen and lost.")
+        abstract: "Print every TCP connection on this host as it ends, or every TCP event, live.",
+        discussion: """
+            By default one line per connection when it ends: role, endpoints, how it ended, handshake time, \
+            duration, bytes and retransmits. --events prints every state change, retransmit, reset and \
+            socket error instead. Runs until Ctrl-C or SIGTERM, then prints to stderr how many events were \
+            seen and lost.
+            """)
 
     @Flag(help: "One JSON object per line instead of aligned columns.")
     var json = false
+
+    @Flag(help: "Every kernel event (state changes, retransmits, resets, errors) instead of connection records.")
+    var events = false
+
+    @Option(help: ArgumentHelp("Only connections that ended this way, e.g. refused (repeatable).", valueName: "end"))
+    var end: [String] = []
+
+    @Option(help: ArgumentHelp("Most sockets tracked at once; the least recently active are evicted past it.",
+                               valueName: "count"))
+    var maxSockets: Int = 262_144
+
+    @Option(help: ArgumentHelp("Drop open connections with no event for this many seconds (a lost close).",
+                               valueName: "seconds"))
+    var idleTimeout: UInt64 = 6 * 3600
 
     @Option(help: ArgumentHelp("Only events with this local or remote port (repeatable).", valueName: "port"))
     var port: [UInt16] = []
@@ -37,6 +56,9 @@ struct Tail: AsyncParsableCommand {
     // The tracing flags are checked by TracingOptions.validate().
     func validate() throws {
         _ = try eventFilter()
+        guard maxSockets >= 16 else { throw ValidationError("--max-sockets must be at least 16") }
+        guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        if events, !end.isEmpty { throw ValidationError("--end filters connection records: it cannot be used with --events") }
     }
 
     func eventFilter() throws -> EventFilter {
@@ -55,7 +77,15 @@ struct Tail: AsyncParsableCommand {
             }
             states.insert(parsed)
         }
-        return EventFilter(ports: Set(port), addresses: addresses, netns: Set(netns), states: states)
+        var ends: Set<ConnectionEnd> = []
+        for name in end {
+            guard let parsed = ConnectionEnd(name: name) else {
+                let known = ConnectionEnd.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--end '\(name)' is not a connection end (one of \(known))")
+            }
+            ends.insert(parsed)
+        }
+        return EventFilter(ports: Set(port), addresses: addresses, netns: Set(netns), states: states, ends: ends)
     }
 
     func run() async throws {
@@ -64,8 +94,9 @@ struct Tail: AsyncParsableCommand {
         let tracer = try tracing.startTracer(logger: logger)
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
         let printer = TailPrinter(
-            batches: reader.batches, filter: filter, format: json ? .json : .text,
-            formatter: StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: utc))
+            batches: reader.batches, filter: filter, format: json ? .json : .text, view: events ? .events : .records,
+            formatter: StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: utc),
+            correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))
         let source = KernelEventSource(reader: reader)
 
         // Shutdown runs in reverse order: the source drains and ends the stream, then the printer finishes.
@@ -76,7 +107,7 @@ struct Tail: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        StandardError.line("synwave: tracing TCP state changes (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
+        StandardError.line("synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
             + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop")
         var failure: Error?
         do { try await group.run() } catch { failure = error }
@@ -88,6 +119,12 @@ struct Tail: AsyncParsableCommand {
             + "\(kernel.recursionLost) skipped by the recursion guard, \(kernel.recursionRecovered) of its skips recovered), "
             + "\(user.droppedInUserSpace) dropped in user space, "
             + "\(user.decodeErrors) decode errors")
+        if !events {
+            let m = printer.metrics
+            if m.expired + m.evicted > 0 {
+                StandardError.line("synwave: \(m.expired) connections expired idle, \(m.evicted) evicted over --max-sockets")
+            }
+        }
         if kernel.submitted > user.received {
             StandardError.line("synwave: \(kernel.submitted - user.received) events submitted by the kernel were never read")
         }

@@ -1,54 +1,106 @@
 import ServiceLifecycle
 import Synchronization
 import SynwaveCore
+import SynwaveKernel
 
-/// Prints the state transitions that pass the filter, a batch at a time.
+/// Prints what passes the filter, a batch at a time: connection records as connections end
+/// (the default), or every kernel event (`--events`).
 final class TailPrinter: Service, @unchecked Sendable {
     enum Format { case text, json }
+    enum View { case records, events }
 
     private let batches: AsyncStream<[KernelEvent]>
     private let filter: EventFilter
     private let format: Format
+    private let view: View
     private var formatter: StateEventFormatter
     private let output = OutputWriter(fd: 1)
     private var clock = StateClock()
+    private var correlator: Correlator
+    private var records: [ConnectionRecord] = []
     private let shownCount = Atomic<UInt64>(0)
+    private let metricsSnapshot = Mutex(CorrelatorMetrics())
 
-    init(batches: AsyncStream<[KernelEvent]>, filter: EventFilter, format: Format, formatter: StateEventFormatter) {
+    init(batches: AsyncStream<[KernelEvent]>, filter: EventFilter, format: Format, view: View,
+         formatter: StateEventFormatter, correlator: CorrelatorOptions) {
         self.batches = batches
         self.filter = filter
         self.format = format
+        self.view = view
         self.formatter = formatter
+        self.correlator = Correlator(options: correlator)
     }
 
     var shown: UInt64 { shownCount.load(ordering: .relaxed) }
 
+    /// The correlator's counters as of the last batch.
+    var metrics: CorrelatorMetrics { metricsSnapshot.withLock { $0 } }
+
     func run() async throws {
         if format == .text {
-            output.line(formatter.header)
+            output.line(view == .records ? formatter.recordHeader : formatter.header)
             output.flush()
         }
         // Runs until the source has drained and finished the stream, so the tail is never cut.
         for await batch in batches {
-            var count: UInt64 = 0
-            for case .state(let event) in batch {
-                // Every event advances the clock, shown or not, so durations stay right.
-                let inOldState = clock.record(event)
-                guard filter.matches(event) else { continue }
-                count += 1
-                switch format {
-                case .text: formatter.text(event, oldStateNs: inOldState, into: &output.buffer)
-                case .json: formatter.json(event, oldStateNs: inOldState, into: &output.buffer)
-                }
-                output.endLine()
-            }
+            let count = view == .records ? printRecords(batch, final: false) : printEvents(batch)
             output.flush()
             shownCount.add(count, ordering: .relaxed)
             // stdout's reader is gone (`synwave tail | head`): returning shuts the group down.
             if output.closed { return }
         }
+        if view == .records {
+            shownCount.add(printRecords([], final: true), ordering: .relaxed)
+            output.flush()
+        }
         // The group shuts services down one at a time, source first: returning before our own
         // turn would count as an unexpected exit.
         try? await gracefulShutdown()
+    }
+
+    private func printRecords(_ batch: [KernelEvent], final: Bool) -> UInt64 {
+        for event in batch { correlator.process(event, into: &records) }
+        if final {
+            correlator.finishClosing(into: &records)
+        } else {
+            correlator.tick(nowNs: Clocks.bootNs(), into: &records)
+        }
+        var count: UInt64 = 0
+        for record in records where filter.matches(record) {
+            count += 1
+            switch format {
+            case .text: formatter.text(record, into: &output.buffer)
+            case .json: formatter.json(record, into: &output.buffer)
+            }
+            output.endLine()
+        }
+        records.removeAll(keepingCapacity: true)
+        let metrics = correlator.metrics
+        metricsSnapshot.withLock { $0 = metrics }
+        return count
+    }
+
+    private func printEvents(_ batch: [KernelEvent]) -> UInt64 {
+        var count: UInt64 = 0
+        for event in batch {
+            if case .state(let state) = event {
+                // Every transition advances the clock, shown or not, so durations stay right.
+                let inOldState = clock.record(state)
+                guard filter.matches(state) else { continue }
+                switch format {
+                case .text: formatter.text(state, oldStateNs: inOldState, into: &output.buffer)
+                case .json: formatter.json(state, oldStateNs: inOldState, into: &output.buffer)
+                }
+            } else {
+                guard filter.states.isEmpty, filter.matches(event) else { continue }
+                switch format {
+                case .text: formatter.text(event, into: &output.buffer)
+                case .json: formatter.json(event, into: &output.buffer)
+                }
+            }
+            count += 1
+            output.endLine()
+        }
+        return count
     }
 }

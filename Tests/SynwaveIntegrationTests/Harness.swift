@@ -144,27 +144,29 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `synwave tail --json` running until stopped, with its events parsed.
+/// `synwave tail --json` running until stopped, with its output parsed: every kernel event
+/// (`--events`, the default here) or connection records.
 final class Tail {
     let child: Child
 
-    init(_ arguments: [String]) throws {
-        child = try Child(Harness.synwave, ["tail", "--json"] + arguments)
+    init(_ arguments: [String], events: Bool = true) throws {
+        child = try Child(Harness.synwave, ["tail", "--json"] + (events ? ["--events"] : []) + arguments)
         guard child.waitForStderr(seconds: 20, { $0.contains("tracing TCP") }) else {
             let result = child.interrupt()
             throw HarnessError("synwave tail did not start (\(result.status)): \(result.stderr)")
         }
     }
 
-    func stop() throws -> (events: [[String: Any]], result: CommandResult) {
+    /// `events` holds the state changes only; `objects` every line.
+    func stop() throws -> (events: [[String: Any]], objects: [[String: Any]], result: CommandResult) {
         let result = child.interrupt()
-        let events = try result.stdout.split(separator: "\n").map { line in
+        let objects = try result.stdout.split(separator: "\n").map { line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw HarnessError("not a JSON object: \(line)")
             }
             return object
         }
-        return (events, result)
+        return (objects.filter { $0["type"] as? String == "state" }, objects, result)
     }
 }
 

@@ -29,13 +29,13 @@ struct TailIntegrationTests {
         let ns = try NetworkNamespace("conn")
         let tail = try Tail(["--netns", "\(ns.inode)", "--attach", scenario.attach])
         let (pid, answer) = try ns.loadgen(["pair", "--family", scenario.family, "--close-first", scenario.closeFirst])
-        let (events, result) = try tail.stop()
+        let (events, _, result) = try tail.stop()
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
         #expect(result.stderr.contains(" 0 dropped in user space, 0 decode errors"), "\(result.stderr)")
         let mode = scenario.attach == "tracepoint" ? "classic tracepoint" : "tp_btf"
-        #expect(result.stderr.contains("tracing TCP state changes (\(mode)"), "\(result.stderr)")
+        #expect(result.stderr.contains("tracing TCP events (\(mode)"), "\(result.stderr)")
 
         let sockets = socketsOf(events)
         try #require(sockets.count == 3, "expected listener, client and server sockets: \(sockets.map(transitions))")
@@ -90,7 +90,7 @@ struct TailIntegrationTests {
         let tail = try Tail(["--netns", "\(ns.inode)", "--port", "5004", "--state", "syn_sent"])
         _ = try ns.loadgen(["pair", "--port", "5004"])
         _ = try ns.loadgen(["pair", "--port", "5005"])
-        let (events, result) = try tail.stop()
+        let (events, _, result) = try tail.stop()
         #expect(result.status == 0)
         #expect(transitions(events) == ["CLOSE->SYN_SENT", "SYN_SENT->ESTABLISHED"])
         #expect(events.allSatisfy { int($0["dport"]) == 5004 })
@@ -98,15 +98,17 @@ struct TailIntegrationTests {
 
     @Test func textOutputShowsTransitions() throws {
         let ns = try NetworkNamespace("text")
-        let child = try Child(Harness.synwave, ["tail", "--netns", "\(ns.inode)"])
+        let child = try Child(Harness.synwave, ["tail", "--events", "--netns", "\(ns.inode)"])
         #expect(child.waitForStderr(seconds: 20) { $0.contains("tracing TCP") })
         _ = try ns.loadgen(["pair", "--port", "5006"])
         let result = child.interrupt()
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("TIME ") == true)
-        #expect(lines.count == 1 + 12)
+        // 12 state changes, and a destroy for each of the three sockets.
+        #expect(lines.filter { $0.contains(" -> ") && !$0.contains("destroy") }.count == 12)
+        #expect(lines.filter { $0.contains("destroy") }.count == 3)
         #expect(lines.contains { $0.contains("127.0.0.1:5006") && $0.contains("LISTEN -> SYN_RECV") })
-        #expect(result.stderr.contains("12 events received, 12 shown"), "\(result.stderr)")
+        #expect(result.stderr.contains("15 events received, 15 shown"), "\(result.stderr)")
     }
 
     @Test func sigtermStopsCleanly() throws {

@@ -15,14 +15,78 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 1
+#define SYNWAVE_ABI_VERSION 2
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16
 
 /* Kinds of ring buffer records; the first field of every record. */
 enum synwave_event_type {
-	SYNWAVE_EVENT_STATE = 1, /* inet_sock_set_state transition */
+	SYNWAVE_EVENT_STATE = 1,      /* inet_sock_set_state transition */
+	SYNWAVE_EVENT_RETRANSMIT = 2, /* tcp_retransmit_skb or tcp_retransmit_synack */
+	SYNWAVE_EVENT_RESET = 3,      /* tcp_send_reset or tcp_receive_reset */
+	SYNWAVE_EVENT_SOCKET = 4,     /* inet_sk_error_report or tcp_destroy_sock */
+};
+
+/* What a retransmitted segment was. */
+enum synwave_retransmit_kind {
+	SYNWAVE_RETRANSMIT_DATA = 0,
+	SYNWAVE_RETRANSMIT_SYN = 1,    /* our SYN, while SYN_SENT */
+	SYNWAVE_RETRANSMIT_FIN = 2,
+	SYNWAVE_RETRANSMIT_SYNACK = 3, /* a listener's request; the tuple is the request's */
+};
+
+/* Bits of synwave_retransmit_event.flags. */
+enum synwave_retransmit_flags {
+	SYNWAVE_RETRANSMIT_TLP = 1u << 0,     /* sent by the tail-loss-probe timer */
+	SYNWAVE_RETRANSMIT_TIMEOUT = 1u << 1, /* sent after an RTO (congestion state Loss) */
+};
+
+enum synwave_reset_direction {
+	SYNWAVE_RESET_SENT = 1,
+	SYNWAVE_RESET_RECEIVED = 2,
+};
+
+/* The kind of socket an event came from. */
+enum synwave_socket_kind {
+	SYNWAVE_SOCKET_NONE = 0,      /* no socket: e.g. a reset answering a SYN to a closed port */
+	SYNWAVE_SOCKET_FULL = 1,
+	SYNWAVE_SOCKET_LISTENER = 2,
+	SYNWAVE_SOCKET_REQUEST = 3,   /* NEW_SYN_RECV mini-socket */
+	SYNWAVE_SOCKET_TIME_WAIT = 4, /* TIME_WAIT mini-socket */
+};
+
+/*
+ * Why a reset was sent: the kernel's enum sk_rst_reason (6.10+), mapped by name so the
+ * numbers here stay stable whatever the kernel's values are.
+ */
+enum synwave_reset_reason {
+	SYNWAVE_RST_UNKNOWN = 0, /* kernel without reasons, or a reason this build does not know */
+	SYNWAVE_RST_NOT_SPECIFIED = 1,
+	SYNWAVE_RST_NO_SOCKET = 2,
+	SYNWAVE_RST_INVALID_ACK_SEQUENCE = 3,
+	SYNWAVE_RST_RFC7323_PAWS = 4,
+	SYNWAVE_RST_TOO_OLD_ACK = 5,
+	SYNWAVE_RST_ACK_UNSENT_DATA = 6,
+	SYNWAVE_RST_FLAGS = 7,
+	SYNWAVE_RST_OLD_ACK = 8,
+	SYNWAVE_RST_ABORT_ON_DATA = 9,
+	SYNWAVE_RST_TIMEWAIT_SOCKET = 10,
+	SYNWAVE_RST_INVALID_SYN = 11,
+	SYNWAVE_RST_ABORT_ON_CLOSE = 12,
+	SYNWAVE_RST_ABORT_ON_LINGER = 13,
+	SYNWAVE_RST_ABORT_ON_MEMORY = 14,
+	SYNWAVE_RST_STATE = 15,
+	SYNWAVE_RST_KEEPALIVE_TIMEOUT = 16,
+	SYNWAVE_RST_DISCONNECT_WITH_DATA = 17,
+	SYNWAVE_RST_ERROR = 18,
+	SYNWAVE_RST_MPTCP = 19,
+};
+
+/* Kinds of SYNWAVE_EVENT_SOCKET records. */
+enum synwave_socket_event_kind {
+	SYNWAVE_SOCKET_ERROR = 1,   /* inet_sk_error_report: error holds sk_err */
+	SYNWAVE_SOCKET_DESTROY = 2, /* tcp_destroy_sock: the kernel frees the socket */
 };
 
 /* Bits of synwave_event_header.flags. */
@@ -78,13 +142,68 @@ struct synwave_state_event {
 	__u8 newstate;
 	__u16 sport;      /* host byte order */
 	__u16 dport;      /* host byte order */
-	__u32 _pad0;
+	__s32 error;      /* sk_err at the transition: most error paths set it before CLOSE */
 	__u8 saddr[SYNWAVE_ADDR_LEN]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[SYNWAVE_ADDR_LEN];
 	char comm[SYNWAVE_COMM_LEN];
 	struct synwave_tcp_totals totals; /* valid with SYNWAVE_EVF_TOTALS */
 };
 _Static_assert(sizeof(struct synwave_state_event) == 144, "synwave_state_event ABI");
+
+/* Addresses and ports of a socket, or of the packet when the socket is a listener or mini-socket. */
+struct synwave_tuple {
+	__u16 family; /* AF_INET or AF_INET6; 0 when unknown */
+	__u16 sport;  /* local port, host byte order */
+	__u16 dport;  /* remote port, host byte order */
+	__u16 _pad0;
+	__u8 saddr[SYNWAVE_ADDR_LEN]; /* local */
+	__u8 daddr[SYNWAVE_ADDR_LEN]; /* remote */
+};
+_Static_assert(sizeof(struct synwave_tuple) == 40, "synwave_tuple ABI");
+
+/* SYNWAVE_EVENT_RETRANSMIT. For SYN-ACKs the header's socket is the listener. */
+struct synwave_retransmit_event {
+	struct synwave_event_header hdr;
+	__u32 netns;
+	__u8 state;       /* TCP_* of the socket (LISTEN for SYN-ACKs) */
+	__u8 kind;        /* enum synwave_retransmit_kind */
+	__u8 flags;       /* enum synwave_retransmit_flags */
+	__u8 _pad0;
+	__s32 err;        /* tcp_retransmit_skb's err (nonzero: dropped locally); 0 when the kernel lacks it */
+	__u32 retransmits; /* icsk_retransmits, or the request's num_retrans for SYN-ACKs */
+	__u32 syn_queue;    /* SYN-ACKs: the listener's half-open requests (icsk_accept_queue.qlen) */
+	__u32 accept_queue; /* SYN-ACKs: the listener's sk_ack_backlog */
+	__u32 backlog;      /* SYN-ACKs: the listener's sk_max_ack_backlog */
+	__u32 _pad1;
+	struct synwave_tuple tuple;
+};
+_Static_assert(sizeof(struct synwave_retransmit_event) == 104, "synwave_retransmit_event ABI");
+
+/* SYNWAVE_EVENT_RESET. */
+struct synwave_reset_event {
+	struct synwave_event_header hdr;
+	__u32 netns;
+	__u8 direction;   /* enum synwave_reset_direction */
+	__u8 state;       /* TCP_* of the socket; 0 with SYNWAVE_SOCKET_NONE */
+	__u8 socket_kind; /* enum synwave_socket_kind */
+	__u8 reason;      /* enum synwave_reset_reason (sent resets only) */
+	struct synwave_tuple tuple;
+};
+_Static_assert(sizeof(struct synwave_reset_event) == 80, "synwave_reset_event ABI");
+
+/* SYNWAVE_EVENT_SOCKET. */
+struct synwave_socket_event {
+	struct synwave_event_header hdr;
+	__u32 netns;
+	__u8 kind;         /* enum synwave_socket_event_kind */
+	__u8 state;        /* TCP_* */
+	__u8 probes_out;   /* keepalive or zero-window probes sent without answer (icsk_probes_out) */
+	__u8 retransmits;  /* icsk_retransmits */
+	__s32 error;       /* sk_err */
+	__u32 packets_out; /* segments sent and not yet acknowledged: data outstanding */
+	struct synwave_tuple tuple;
+};
+_Static_assert(sizeof(struct synwave_socket_event) == 88, "synwave_socket_event ABI");
 
 /* Read-only settings of the BPF programs, the single const volatile global. */
 struct synwave_bpf_config {

@@ -1,0 +1,223 @@
+public struct CorrelatorOptions: Sendable {
+    /// Sockets tracked at once; past it the least recently active are evicted (counted).
+    public var capacity: Int
+    /// Open records with no event for this long are dropped (counted): a lost close, never kept forever.
+    public var idleTimeoutNs: UInt64
+    /// After CLOSE, how long the error report and destroy that follow are still merged.
+    public var closeGraceNs: UInt64
+
+    public init(capacity: Int = 262_144, idleTimeoutNs: UInt64 = 6 * 3600 * 1_000_000_000,
+                closeGraceNs: UInt64 = 50_000_000) {
+        self.capacity = max(16, capacity)
+        self.idleTimeoutNs = idleTimeoutNs
+        self.closeGraceNs = closeGraceNs
+    }
+}
+
+/// Turns the event stream into one record per connection. Pure: events and the current time
+/// in, records and metric updates out; no I/O, no clock of its own.
+public struct Correlator: Sendable {
+    public let options: CorrelatorOptions
+    public private(set) var metrics = CorrelatorMetrics()
+
+    /// Machines are stored densely and found through an index, which keeps the per-socket cost
+    /// close to the machine's own size.
+    private var machines: [SocketMachine] = []
+    private var index: [SocketIdentity: Int32] = [:]
+    /// Sockets that reached CLOSE, in arrival order, waiting for their grace period.
+    private var closing: [(socket: SocketIdentity, closeNs: UInt64)] = []
+    private var closingHead = 0
+    private var listeners = ListenerOwners()
+    private var pendingSynacks = PendingSynacks()
+    private var listenerResets = RecentListenerResets()
+    private var finished = RecentlyFinished()
+    private var lastExpiryScanNs: UInt64 = 0
+
+    public init(options: CorrelatorOptions = CorrelatorOptions()) {
+        self.options = options
+    }
+
+    public var tracked: Int { machines.count }
+
+    public mutating func process(_ event: KernelEvent, into records: inout [ConnectionRecord]) {
+        switch event {
+        case .state(let e): process(e, into: &records)
+        case .retransmit(let e): process(e)
+        case .reset(let e): process(e)
+        case .socket(let e): process(e, into: &records)
+        }
+    }
+
+    /// Writes the records whose grace period is over and drops long-idle ones.
+    public mutating func tick(nowNs: UInt64, into records: inout [ConnectionRecord]) {
+        while closingHead < closing.count, closing[closingHead].closeNs &+ options.closeGraceNs <= nowNs {
+            let (socket, closeNs) = closing[closingHead]
+            closingHead += 1
+            if let slot = index[socket], machines[Int(slot)].state == .closing, machines[Int(slot)].closeNs == closeNs {
+                finish(slot: Int(slot), into: &records)
+            }
+        }
+        if closingHead > 1024, closingHead * 2 > closing.count {
+            closing.removeFirst(closingHead)
+            closingHead = 0
+        }
+        let scanEvery = max(1_000_000_000, options.idleTimeoutNs / 8)
+        if nowNs >= lastExpiryScanNs &+ scanEvery {
+            lastExpiryScanNs = nowNs
+            let idle = options.idleTimeoutNs
+            metrics.expired += UInt64(removeAll(where: { $0.state == .open && $0.lastNs &+ idle < nowNs }))
+        }
+    }
+
+    /// At shutdown: writes every record that reached CLOSE, whatever its grace period.
+    public mutating func finishClosing(into records: inout [ConnectionRecord]) {
+        tick(nowNs: .max, into: &records)
+    }
+
+    // MARK: State changes
+
+    private mutating func process(_ event: StateEvent, into records: inout [ConnectionRecord]) {
+        if event.oldState == .close, event.newState == .listen {
+            listeners.opened(event)
+            return
+        }
+        if event.oldState == .listen, event.newState == .close {
+            listeners.closed(event)
+            return
+        }
+        guard let slot = index[event.socket] else {
+            if finished.contains(event.socket) {
+                metrics.lateEvents += 1
+                return
+            }
+            start(event)
+            return
+        }
+        switch machines[Int(slot)].apply(event) {
+        case .none:
+            if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
+        case .finish:
+            finish(slot: Int(slot), into: &records)
+        case .finishAndRestart:
+            finish(slot: Int(slot), into: &records)
+            start(event)
+        case .duplicate:
+            metrics.duplicateTransitions += 1
+        case .truncated:
+            metrics.truncatedTransitions += 1
+            if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
+        }
+    }
+
+    private mutating func start(_ event: StateEvent) {
+        if machines.count >= options.capacity { evictLeastRecentlyActive() }
+        var machine = SocketMachine(first: event, owner: listeners.owner(netns: event.netns, port: event.sourcePort))
+        if machine.role == .server, let tuple = machine.localEndpoints,
+           let synacks = pendingSynacks.take(netns: event.netns, tuple) {
+            machine.addSynackRetransmits(synacks)
+        }
+        metrics.connectionsOpened[machine.role, default: 0] += 1
+        if machines.count == machines.capacity {
+            // Grow by a quarter, not double: the slack is memory every tracked socket pays for.
+            machines.reserveCapacity(max(64, machines.count + machines.count / 4))
+        }
+        index[event.socket] = Int32(machines.count)
+        machines.append(machine)
+        if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
+    }
+
+    // MARK: Other events
+
+    private mutating func process(_ event: RetransmitEvent) {
+        metrics.retransmits.count(event)
+        if event.kind == .synack {
+            if let tuple = event.endpoints { pendingSynacks.add(netns: event.netns, tuple) }
+            return
+        }
+        guard let slot = index[event.socket] else {
+            metrics.lateEvents += 1
+            return
+        }
+        machines[Int(slot)].apply(event)
+    }
+
+    private mutating func process(_ event: ResetEvent) {
+        if event.direction == .sent { metrics.resetsSent[event.reason, default: 0] += 1 } else { metrics.resetsReceived += 1 }
+        if event.direction == .sent, event.socketKind == .listener, let tuple = event.endpoints {
+            listenerResets.add(tuple, atNs: event.timestampNs)
+        }
+        guard event.socketKind == .full, let socket = event.socket, let slot = index[socket] else {
+            if event.socketKind == .full { metrics.lateEvents += 1 }
+            return
+        }
+        machines[Int(slot)].apply(event)
+        if event.direction == .received, machines[Int(slot)].role == .client,
+           let tuple = machines[Int(slot)].localEndpoints ?? event.endpoints,
+           listenerResets.contains(peerOf: tuple, nearNs: event.timestampNs) {
+            machines[Int(slot)].markResetByListener()
+        }
+    }
+
+    private mutating func process(_ event: SocketEvent, into records: inout [ConnectionRecord]) {
+        guard let slot = index[event.socket] else {
+            if event.kind == .error { metrics.lateEvents += 1 }
+            return
+        }
+        if machines[Int(slot)].apply(event) == .finish { finish(slot: Int(slot), into: &records) }
+    }
+
+    // MARK: Storage
+
+    private mutating func finish(slot: Int, into records: inout [ConnectionRecord]) {
+        let machine = machines[slot]
+        let record = machine.record(endNs: machine.closeNs != 0 ? machine.closeNs : machine.lastNs)
+        metrics.connectionsEnded[record.end, default: 0] += 1
+        if let handshake = record.handshakeMicros { metrics.handshake.observe(Double(handshake) / 1e6) }
+        if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
+        records.append(record)
+        finished.add(machine.socket)
+        remove(slot: slot)
+    }
+
+    private mutating func remove(slot: Int) {
+        let socket = machines[slot].socket
+        let last = machines.count - 1
+        if slot != last {
+            machines.swapAt(slot, last)
+            index[machines[slot].socket] = Int32(slot)
+        }
+        machines.removeLast()
+        index[socket] = nil
+    }
+
+    /// Returns how many were removed.
+    private mutating func removeAll(where shouldRemove: (SocketMachine) -> Bool) -> Int {
+        var slot = 0, removed = 0
+        while slot < machines.count {
+            if shouldRemove(machines[slot]) {
+                remove(slot: slot)
+                removed += 1
+            } else {
+                slot += 1
+            }
+        }
+        return removed
+    }
+
+    /// Approximate LRU: evicts the sockets idle longer than a sampled 1/16 quantile, so a full
+    /// table costs one scan per capacity/16 new sockets instead of a sort per insert.
+    private mutating func evictLeastRecentlyActive() {
+        let step = max(1, machines.count / 256)
+        var sample: [UInt64] = []
+        sample.reserveCapacity(256)
+        for slot in stride(from: 0, to: machines.count, by: step) { sample.append(machines[slot].lastNs) }
+        sample.sort()
+        let cutoff = sample[max(0, sample.count / 16 - 1)]
+        let removed = removeAll(where: { $0.lastNs <= cutoff })
+        metrics.evicted += UInt64(removed)
+        if removed == 0, let slot = machines.indices.min(by: { machines[$0].lastNs < machines[$1].lastNs }) {
+            remove(slot: slot)
+            metrics.evicted += 1
+        }
+    }
+}

@@ -1,0 +1,97 @@
+/// Small bounded tables the correlator keeps beside its sockets.
+
+/// Listener owners by (netns, port), recorded at CLOSE->LISTEN (syscall context, so the
+/// right task): a server child's transitions happen in softirq, where the task is not its owner.
+struct ListenerOwners: Sendable {
+    private struct Key: Hashable { var netns: UInt32; var port: UInt16 }
+    private var owners: [Key: (pid: UInt32, comm: String)] = [:]
+    private let capacity = 65_536
+
+    mutating func opened(_ event: StateEvent) {
+        guard owners.count < capacity || owners[Key(netns: event.netns, port: event.sourcePort)] != nil else { return }
+        owners[Key(netns: event.netns, port: event.sourcePort)] = (event.tgid, event.comm)
+    }
+
+    mutating func closed(_ event: StateEvent) {
+        owners[Key(netns: event.netns, port: event.sourcePort)] = nil
+    }
+
+    func owner(netns: UInt32, port: UInt16) -> (pid: UInt32, comm: String)? {
+        owners[Key(netns: netns, port: port)]
+    }
+}
+
+/// SYN-ACK retransmits of requests whose child socket does not exist yet, claimed by the
+/// child at LISTEN->SYN_RECV. Requests that never complete are forgotten when the table fills.
+struct PendingSynacks: Sendable {
+    private struct Key: Hashable {
+        var netns: UInt32
+        var localPort: UInt16
+        var remoteAddress: IPAddress
+        var remotePort: UInt16
+    }
+    private var counts: [Key: UInt16] = [:]
+    private let capacity = 16_384
+
+    mutating func add(netns: UInt32, _ tuple: Endpoints) {
+        if counts.count >= capacity { counts.removeAll(keepingCapacity: true) }
+        counts[Key(netns: netns, localPort: tuple.localPort, remoteAddress: tuple.remoteAddress,
+                   remotePort: tuple.remotePort), default: 0] &+= 1
+    }
+
+    mutating func take(netns: UInt32, _ tuple: Endpoints) -> UInt16? {
+        guard !counts.isEmpty else { return nil }
+        return counts.removeValue(forKey: Key(netns: netns, localPort: tuple.localPort,
+                                              remoteAddress: tuple.remoteAddress, remotePort: tuple.remotePort))
+    }
+}
+
+/// Resets sent by listeners in the last second: a client on this host that receives one
+/// was reset by a server that never accepted it (the accept queue overflowed with
+/// tcp_abort_on_overflow). Matched by tuple only: client and server can be in different namespaces.
+struct RecentListenerResets: Sendable {
+    private var entries: [(tuple: Endpoints, ns: UInt64)] = []
+    private var next = 0
+    private let capacity = 256
+    private let windowNs: UInt64 = 1_000_000_000
+
+    mutating func add(_ tuple: Endpoints, atNs ns: UInt64) {
+        if entries.count < capacity {
+            entries.append((tuple, ns))
+        } else {
+            entries[next] = (tuple, ns)
+            next = (next + 1) % capacity
+        }
+    }
+
+    /// Whether a listener reset `tuple`'s connection: its local end is that reset's remote end.
+    func contains(peerOf tuple: Endpoints, nearNs ns: UInt64) -> Bool {
+        entries.contains { entry in
+            entry.tuple.remoteAddress.unmapped == tuple.localAddress.unmapped && entry.tuple.remotePort == tuple.localPort
+                && entry.tuple.localAddress.unmapped == tuple.remoteAddress.unmapped && entry.tuple.localPort == tuple.remotePort
+                && (ns >= entry.ns ? ns - entry.ns : entry.ns - ns) <= windowNs
+        }
+    }
+}
+
+/// The last few thousand finished sockets, so that their late events (a destroy long after
+/// CLOSE, a duplicate) do not start a bogus record.
+struct RecentlyFinished: Sendable {
+    private var ring: [SocketIdentity] = []
+    private var members: Set<SocketIdentity> = []
+    private var next = 0
+    private let capacity = 4096
+
+    mutating func add(_ socket: SocketIdentity) {
+        if ring.count < capacity {
+            ring.append(socket)
+        } else {
+            members.remove(ring[next])
+            ring[next] = socket
+            next = (next + 1) % capacity
+        }
+        members.insert(socket)
+    }
+
+    func contains(_ socket: SocketIdentity) -> Bool { members.contains(socket) }
+}

@@ -1,0 +1,314 @@
+/// One socket's connection, as a value-type state machine: events in, actions out.
+/// Kept small (it is stored per tracked socket): transitions are packed into words and the
+/// record is only built when the connection ends.
+public struct SocketMachine: Sendable {
+    /// Open: transitions arriving. Closing: CLOSE seen; the error report and destroy that
+    /// follow it (sometimes from another CPU) are still merged until the grace period ends.
+    public enum State: UInt8, Sendable { case open, closing }
+
+    public enum Action: Equatable, Sendable {
+        case none
+        /// The record is complete: write it and forget the socket.
+        case finish
+        /// A new connection started on the same socket (connect() again after a failure):
+        /// write this record, then start a new one from the same event.
+        case finishAndRestart
+        /// The event repeats one already merged.
+        case duplicate
+        /// More transitions than a record keeps.
+        case truncated
+    }
+
+    public static let maxTransitions = 6
+
+    public private(set) var state: State = .open
+    public let socket: SocketIdentity
+    public let role: ConnectionRole
+    public let firstSeenMidLife: Bool
+    public private(set) var ownerInferred: Bool
+    public private(set) var netns: UInt32
+    public private(set) var pid: UInt32
+    public private(set) var comm: String
+    public private(set) var startNs: UInt64
+    public private(set) var lastNs: UInt64
+    public private(set) var closeNs: UInt64 = 0
+    private var endpoints: Endpoints?
+    /// old state (4 bits) | new state (4 bits) | ns since startNs (56 bits), in time order.
+    private var transitions = InlineArray<6, UInt64>(repeating: 0)
+    private var transitionCount: UInt8 = 0
+    private var retransmits = RetransmitCounts()
+    private var resetsReceived: UInt8 = 0
+    private var resetsSentCount: UInt8 = 0
+    private var firstResetSent: ResetReason = .unknown
+    private var lastResetSent: ResetReason = .unknown
+    private var resetByListener = false
+    private var probesOut: UInt8 = 0
+    private var error: Int32 = 0
+    private var packetsOutAtError: UInt32 = 0
+    private var totals: TCPTotals?
+
+    /// Starts a machine from the first event seen for a socket.
+    public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {
+        socket = event.socket
+        netns = event.netns
+        startNs = event.timestampNs
+        lastNs = event.timestampNs
+        switch (event.oldState, event.newState) {
+        case (.close, .synSent):
+            role = .client
+            firstSeenMidLife = false
+        case (.listen, .synRecv):
+            role = .server
+            firstSeenMidLife = false
+        default:
+            role = Self.roleSeenMidLife(event)
+            firstSeenMidLife = true
+        }
+        if role == .server, !Self.isSyscallDriven(event), let owner {
+            pid = owner.pid
+            comm = owner.comm
+            ownerInferred = true
+        } else if role == .server, !Self.isSyscallDriven(event) {
+            pid = 0
+            comm = ""
+            ownerInferred = true
+        } else {
+            pid = event.tgid
+            comm = event.comm
+            ownerInferred = false
+        }
+        _ = apply(event)
+    }
+
+    /// A socket first seen mid-life: a guess from states only servers or clients pass through.
+    private static func roleSeenMidLife(_ event: StateEvent) -> ConnectionRole {
+        switch event.oldState {
+        case .synRecv: .server
+        case .synSent: .client
+        default: event.oldState == .listen ? .server : .client
+        }
+    }
+
+    /// Transitions made by the owner's own system call (connect, close, shutdown, listen):
+    /// only then is the current task the socket's owner.
+    static func isSyscallDriven(_ event: StateEvent) -> Bool {
+        switch (event.oldState, event.newState) {
+        case (.close, .synSent), (.close, .listen), (.established, .finWait1), (.closeWait, .lastAck),
+             (.synRecv, .finWait1):
+            true
+        default:
+            false
+        }
+    }
+
+    // MARK: Events
+
+    public mutating func apply(_ event: StateEvent) -> Action {
+        if state == .closing, event.oldState == .close, event.newState == .synSent {
+            return .finishAndRestart
+        }
+        let packed = Self.pack(event, since: startNs)
+        let key = packed & 0xFF
+        for i in 0..<Int(transitionCount) where transitions[i] & 0xFF == key {
+            return .duplicate
+        }
+        if event.timestampNs < startNs {
+            // Arrived from another CPU ahead of what we saw first: rebase every offset.
+            let shift = startNs - event.timestampNs
+            for i in 0..<Int(transitionCount) { transitions[i] += shift << 8 }
+            startNs = event.timestampNs
+        }
+        lastNs = max(lastNs, event.timestampNs)
+        if Self.isSyscallDriven(event), event.tgid != 0 {
+            pid = event.tgid
+            comm = event.comm
+            ownerInferred = false
+        }
+        if let tuple = Self.endpoints(of: event) { endpoints = tuple }
+        if event.error != 0, error == 0 { error = event.error }
+        if event.newState == .close {
+            state = .closing
+            closeNs = event.timestampNs
+            if let eventTotals = event.totals { totals = eventTotals }
+        }
+        guard Int(transitionCount) < Self.maxTransitions else { return .truncated }
+        insertInTimeOrder(Self.pack(event, since: startNs))
+        return .none
+    }
+
+    public mutating func apply(_ event: RetransmitEvent) {
+        lastNs = max(lastNs, event.timestampNs)
+        retransmits.count(event)
+    }
+
+    /// SYN-ACKs retransmitted for this connection's request, before the socket existed.
+    public mutating func addSynackRetransmits(_ count: UInt16) {
+        retransmits.synack &+= count
+    }
+
+    public mutating func apply(_ event: ResetEvent) {
+        lastNs = max(lastNs, event.timestampNs)
+        switch event.direction {
+        case .received:
+            resetsReceived &+= 1
+        case .sent:
+            if resetsSentCount == 0 { firstResetSent = event.reason }
+            lastResetSent = event.reason
+            resetsSentCount &+= 1
+        }
+    }
+
+    /// The peer's listener (not a child socket) sent the reset this connection received.
+    public mutating func markResetByListener() {
+        resetByListener = true
+    }
+
+    public mutating func apply(_ event: SocketEvent) -> Action {
+        lastNs = max(lastNs, event.timestampNs)
+        switch event.kind {
+        case .error:
+            if error == 0 || event.error != 0 { error = event.error }
+            probesOut = event.probesOut
+            packetsOutAtError = event.packetsOut
+            if endpoints == nil, let tuple = event.endpoints, !tuple.isWiped { endpoints = tuple }
+            return .none
+        case .destroy:
+            return state == .closing ? .finish : .none
+        }
+    }
+
+    // MARK: Queries
+
+    public var currentState: TCPState? {
+        guard transitionCount > 0 else { return nil }
+        return Self.newState(transitions[Int(transitionCount) - 1])
+    }
+
+    public var localEndpoints: Endpoints? { endpoints }
+
+    public var receivedReset: Bool { resetsReceived > 0 }
+
+    /// Whether the connection was established when it ended (a reset then is not a refusal).
+    var reachedEstablished: Bool {
+        contains { $0.new == .established }
+    }
+
+    // MARK: The record
+
+    public func record(endNs: UInt64) -> ConnectionRecord {
+        var states: [ConnectionRecord.StateMark] = []
+        states.reserveCapacity(Int(transitionCount) + 1)
+        var handshakeStart: UInt64?
+        var handshakeMicros: UInt64?
+        var closedFirst: ConnectionRecord.ClosedFirst?
+        var timeWait = false
+        for i in 0..<Int(transitionCount) {
+            let word = transitions[i]
+            let (old, new, offset) = (Self.oldState(word), Self.newState(word), word >> 8)
+            if i == 0, let old { states.append(.init(state: old, offsetMicros: offset / 1000)) }
+            if let new { states.append(.init(state: new, offsetMicros: offset / 1000)) }
+            if new == .synSent || new == .synRecv { handshakeStart = offset }
+            if new == .established, let start = handshakeStart, handshakeMicros == nil {
+                handshakeMicros = (offset - start) / 1000
+            }
+            if closedFirst == nil {
+                if new == .finWait1 { closedFirst = .local }
+                if new == .closeWait { closedFirst = .peer }
+            }
+            if new == .close, old == .finWait2 || old == .closing { timeWait = true }
+        }
+        let end = classify()
+        if end != .closed { timeWait = false }
+        return ConnectionRecord(
+            socket: socket, netns: netns, role: role, pid: pid, comm: comm, ownerInferred: ownerInferred,
+            firstSeenMidLife: firstSeenMidLife, endpoints: endpoints, states: states,
+            startNs: startNs, endNs: max(endNs, startNs), handshakeMicros: handshakeMicros,
+            closedFirst: closedFirst, timeWait: timeWait,
+            bytesSent: totals?.bytesAcked, bytesReceived: totals?.bytesReceived,
+            srttMicros: totals?.srttMicros, mss: totals?.mssCache,
+            retransmits: retransmits, resetsSent: resetReasons, resetsReceived: UInt32(resetsReceived),
+            error: error == 0 ? nil : ErrnoName.name(error), end: end)
+    }
+
+    private var resetReasons: [ResetReason] {
+        switch resetsSentCount {
+        case 0: []
+        case 1: [firstResetSent]
+        default: [firstResetSent] + Array(repeating: lastResetSent, count: Int(resetsSentCount) - 1)
+        }
+    }
+
+    /// Why it ended, from the evidence in order of strength.
+    func classify() -> ConnectionEnd {
+        guard state == .closing, let lastClose = lastTransition(into: .close) else { return .unknown }
+        if lastClose == .synSent {
+            if error == Errno.connectionRefused || resetsReceived > 0 { return .refused }
+            if error == Errno.timedOut { return .connectTimeout }
+            if error == 0 { return .connectAborted }
+            return .unknown
+        }
+        if resetsSentCount > 0, firstResetSent == .keepaliveTimeout || lastResetSent == .keepaliveTimeout {
+            return .keepaliveTimeout
+        }
+        if error == Errno.timedOut {
+            if probesOut > 0, packetsOutAtError == 0 { return .keepaliveTimeout }
+            return .retransmitTimeout
+        }
+        if resetsReceived > 0 {
+            if resetByListener, role == .client { return .acceptQueueOverflowReset }
+            return .resetReceived
+        }
+        // Before the error check: an aborting close (SO_LINGER 0) sets ECONNRESET on our own socket.
+        if resetsSentCount > 0 { return .resetSent }
+        if error == Errno.connectionReset || error == Errno.brokenPipe { return .resetReceived }
+        if contains(where: { [.finWait1, .closeWait, .lastAck, .closing, .finWait2].contains($0.new) }) {
+            return .closed
+        }
+        return .unknown
+    }
+
+    private func lastTransition(into state: TCPState) -> TCPState? {
+        var found: TCPState?
+        for i in 0..<Int(transitionCount) where Self.newState(transitions[i]) == state {
+            found = Self.oldState(transitions[i])
+        }
+        return found
+    }
+
+    private func contains(where predicate: ((old: TCPState?, new: TCPState?)) -> Bool) -> Bool {
+        for i in 0..<Int(transitionCount) {
+            let word = transitions[i]
+            if predicate((Self.oldState(word), Self.newState(word))) { return true }
+        }
+        return false
+    }
+
+    // MARK: Packing
+
+    private static func pack(_ event: StateEvent, since start: UInt64) -> UInt64 {
+        let offset = event.timestampNs >= start ? event.timestampNs - start : 0
+        return (min(offset, (1 << 56) - 1) << 8) | UInt64(event.newState.rawValue & 0xF) << 4
+            | UInt64(event.oldState.rawValue & 0xF)
+    }
+
+    private static func oldState(_ word: UInt64) -> TCPState? { TCPState(rawValue: UInt8(word & 0xF)) }
+    private static func newState(_ word: UInt64) -> TCPState? { TCPState(rawValue: UInt8((word >> 4) & 0xF)) }
+
+    private mutating func insertInTimeOrder(_ word: UInt64) {
+        var index = Int(transitionCount)
+        while index > 0, transitions[index - 1] >> 8 > word >> 8 {
+            transitions[index] = transitions[index - 1]
+            index -= 1
+        }
+        transitions[index] = word
+        transitionCount += 1
+    }
+
+    /// The event's tuple while it is valid: the kernel wipes ports once the socket is unhashed,
+    /// and a connecting socket has no local port yet.
+    private static func endpoints(of event: StateEvent) -> Endpoints? {
+        guard event.sourcePort != 0, event.destinationPort != 0 else { return nil }
+        return Endpoints(localAddress: event.sourceAddress, localPort: event.sourcePort,
+                         remoteAddress: event.destinationAddress, remotePort: event.destinationPort)
+    }
+}

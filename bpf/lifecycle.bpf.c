@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A socket's error (sock:inet_sk_error_report) and its end (tcp:tcp_destroy_sock). */
+#include "tuple.bpf.h"
+
+static __always_inline void emit_socket(struct sock *sk, __u8 kind)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct synwave_socket_event *e;
+
+	if (!tp)
+		return;
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_SOCKET);
+	if (!e)
+		return;
+	synwave_identify(&e->hdr, sk);
+	e->netns = synwave_netns(&sk->__sk_common);
+	e->kind = kind;
+	e->state = sk->__sk_common.skc_state;
+	e->probes_out = tp->inet_conn.icsk_probes_out;
+	e->retransmits = tp->inet_conn.icsk_retransmits;
+	e->error = sk->sk_err;
+	e->packets_out = tp->packets_out;
+	synwave_tuple_from_tcp(&e->tuple, tp);
+	synwave_submit(e);
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(sw_sock_error, const struct sock *sk)
+{
+	if (sk->sk_protocol == IPPROTO_TCP)
+		emit_socket((struct sock *)sk, SYNWAVE_SOCKET_ERROR);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sw_destroy_sock, struct sock *sk)
+{
+	emit_socket(sk, SYNWAVE_SOCKET_DESTROY);
+	return 0;
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Resets: tcp:tcp_send_reset (with the kernel's reason) and tcp:tcp_receive_reset. */
+#include "tuple.bpf.h"
+
+/* Maps one reason by name; reasons a kernel lacks relocate to "absent" and never match. */
+#define MAP_REASON(kernel_name, ours)                                        \
+	if (bpf_core_enum_value_exists(enum sk_rst_reason, kernel_name) &&    \
+	    reason == bpf_core_enum_value(enum sk_rst_reason, kernel_name))   \
+		return ours;
+
+static __always_inline __u8 reset_reason(int reason)
+{
+	MAP_REASON(SK_RST_REASON_NOT_SPECIFIED, SYNWAVE_RST_NOT_SPECIFIED)
+	MAP_REASON(SK_RST_REASON_NO_SOCKET, SYNWAVE_RST_NO_SOCKET)
+	MAP_REASON(SK_RST_REASON_TCP_INVALID_ACK_SEQUENCE, SYNWAVE_RST_INVALID_ACK_SEQUENCE)
+	MAP_REASON(SK_RST_REASON_TCP_RFC7323_PAWS, SYNWAVE_RST_RFC7323_PAWS)
+	MAP_REASON(SK_RST_REASON_TCP_TOO_OLD_ACK, SYNWAVE_RST_TOO_OLD_ACK)
+	MAP_REASON(SK_RST_REASON_TCP_ACK_UNSENT_DATA, SYNWAVE_RST_ACK_UNSENT_DATA)
+	MAP_REASON(SK_RST_REASON_TCP_FLAGS, SYNWAVE_RST_FLAGS)
+	MAP_REASON(SK_RST_REASON_TCP_OLD_ACK, SYNWAVE_RST_OLD_ACK)
+	MAP_REASON(SK_RST_REASON_TCP_ABORT_ON_DATA, SYNWAVE_RST_ABORT_ON_DATA)
+	MAP_REASON(SK_RST_REASON_TCP_TIMEWAIT_SOCKET, SYNWAVE_RST_TIMEWAIT_SOCKET)
+	MAP_REASON(SK_RST_REASON_INVALID_SYN, SYNWAVE_RST_INVALID_SYN)
+	MAP_REASON(SK_RST_REASON_TCP_ABORT_ON_CLOSE, SYNWAVE_RST_ABORT_ON_CLOSE)
+	MAP_REASON(SK_RST_REASON_TCP_ABORT_ON_LINGER, SYNWAVE_RST_ABORT_ON_LINGER)
+	MAP_REASON(SK_RST_REASON_TCP_ABORT_ON_MEMORY, SYNWAVE_RST_ABORT_ON_MEMORY)
+	MAP_REASON(SK_RST_REASON_TCP_STATE, SYNWAVE_RST_STATE)
+	MAP_REASON(SK_RST_REASON_TCP_KEEPALIVE_TIMEOUT, SYNWAVE_RST_KEEPALIVE_TIMEOUT)
+	MAP_REASON(SK_RST_REASON_TCP_DISCONNECT_WITH_DATA, SYNWAVE_RST_DISCONNECT_WITH_DATA)
+	MAP_REASON(SK_RST_REASON_ERROR, SYNWAVE_RST_ERROR)
+	if (bpf_core_enum_value_exists(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC) &&
+	    reason >= bpf_core_enum_value(enum sk_rst_reason, SK_RST_REASON_MPTCP_RST_EUNSPEC))
+		return SYNWAVE_RST_MPTCP;
+	return SYNWAVE_RST_UNKNOWN;
+}
+
+static __always_inline struct synwave_reset_event *reserve_reset(const struct sock *sk, __u8 direction)
+{
+	struct synwave_reset_event *e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
+
+	if (!e)
+		return NULL;
+	e->direction = direction;
+	e->socket_kind = synwave_socket_kind(sk ? &sk->__sk_common : NULL);
+	e->state = sk ? sk->__sk_common.skc_state : 0;
+	e->reason = SYNWAVE_RST_UNKNOWN;
+	e->netns = sk ? synwave_netns(&sk->__sk_common) : 0;
+	if (sk)
+		synwave_identify(&e->hdr, (struct sock *)sk);
+	return e;
+}
+
+/* The reason argument exists from 6.10 on (issue 6 handles kernels without it). */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(sw_send_reset, const struct sock *sk, const struct sk_buff *skb, int reason)
+{
+	struct synwave_reset_event *e = reserve_reset(sk, SYNWAVE_RESET_SENT);
+	struct tcp_sock *tp;
+
+	if (!e)
+		return 0;
+	e->reason = reset_reason(reason);
+	/* Only a full, connected socket knows its peer; otherwise the peer is in the packet. */
+	tp = NULL;
+	if (sk && e->socket_kind == SYNWAVE_SOCKET_FULL)
+		tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (tp) {
+		synwave_tuple_from_tcp(&e->tuple, tp);
+	} else if (skb) {
+		synwave_tuple_from_received_skb(&e->tuple, skb);
+		if (!e->netns && skb->dev)
+			e->netns = skb->dev->nd_net.net->ns.inum;
+	} else {
+		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	}
+	synwave_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(sw_receive_reset, struct sock *sk)
+{
+	struct synwave_reset_event *e = reserve_reset(sk, SYNWAVE_RESET_RECEIVED);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+	if (!e)
+		return 0;
+	if (tp)
+		synwave_tuple_from_tcp(&e->tuple, tp);
+	else
+		synwave_tuple_from_common(&e->tuple, &sk->__sk_common);
+	synwave_submit(e);
+	return 0;
+}
