@@ -1,10 +1,11 @@
 import CSynwaveABI
+import SynwaveCore
 import Testing
 
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 1)
+        #expect(SYNWAVE_ABI_VERSION == 2)
     }
 
     @Test func header() {
@@ -31,10 +32,71 @@ import Testing
         #expect(MemoryLayout<E>.offset(of: \E.newstate) == 47)
         #expect(MemoryLayout<E>.offset(of: \E.sport) == 48)
         #expect(MemoryLayout<E>.offset(of: \E.dport) == 50)
+        #expect(MemoryLayout<E>.offset(of: \E.error) == 52)
         #expect(MemoryLayout<E>.offset(of: \E.saddr) == 56)
         #expect(MemoryLayout<E>.offset(of: \E.daddr) == 72)
         #expect(MemoryLayout<E>.offset(of: \E.comm) == 88)
         #expect(MemoryLayout<E>.offset(of: \E.totals) == 104)
+    }
+
+    @Test func tuple() {
+        typealias T = synwave_tuple
+        #expect(MemoryLayout<T>.size == 40)
+        #expect(MemoryLayout<T>.offset(of: \T.family) == 0)
+        #expect(MemoryLayout<T>.offset(of: \T.sport) == 2)
+        #expect(MemoryLayout<T>.offset(of: \T.dport) == 4)
+        #expect(MemoryLayout<T>.offset(of: \T.saddr) == 8)
+        #expect(MemoryLayout<T>.offset(of: \T.daddr) == 24)
+    }
+
+    @Test func retransmitEvent() {
+        typealias E = synwave_retransmit_event
+        #expect(MemoryLayout<E>.size == 104)
+        #expect(MemoryLayout<E>.offset(of: \E.netns) == 32)
+        #expect(MemoryLayout<E>.offset(of: \E.state) == 36)
+        #expect(MemoryLayout<E>.offset(of: \E.kind) == 37)
+        #expect(MemoryLayout<E>.offset(of: \E.flags) == 38)
+        #expect(MemoryLayout<E>.offset(of: \E.err) == 40)
+        #expect(MemoryLayout<E>.offset(of: \E.retransmits) == 44)
+        #expect(MemoryLayout<E>.offset(of: \E.syn_queue) == 48)
+        #expect(MemoryLayout<E>.offset(of: \E.accept_queue) == 52)
+        #expect(MemoryLayout<E>.offset(of: \E.backlog) == 56)
+        #expect(MemoryLayout<E>.offset(of: \E.tuple) == 64)
+    }
+
+    @Test func resetEvent() {
+        typealias E = synwave_reset_event
+        #expect(MemoryLayout<E>.size == 80)
+        #expect(MemoryLayout<E>.offset(of: \E.netns) == 32)
+        #expect(MemoryLayout<E>.offset(of: \E.direction) == 36)
+        #expect(MemoryLayout<E>.offset(of: \E.state) == 37)
+        #expect(MemoryLayout<E>.offset(of: \E.socket_kind) == 38)
+        #expect(MemoryLayout<E>.offset(of: \E.reason) == 39)
+        #expect(MemoryLayout<E>.offset(of: \E.tuple) == 40)
+    }
+
+    @Test func socketEvent() {
+        typealias E = synwave_socket_event
+        #expect(MemoryLayout<E>.size == 88)
+        #expect(MemoryLayout<E>.offset(of: \E.netns) == 32)
+        #expect(MemoryLayout<E>.offset(of: \E.kind) == 36)
+        #expect(MemoryLayout<E>.offset(of: \E.state) == 37)
+        #expect(MemoryLayout<E>.offset(of: \E.probes_out) == 38)
+        #expect(MemoryLayout<E>.offset(of: \E.retransmits) == 39)
+        #expect(MemoryLayout<E>.offset(of: \E.error) == 40)
+        #expect(MemoryLayout<E>.offset(of: \E.packets_out) == 44)
+        #expect(MemoryLayout<E>.offset(of: \E.tuple) == 48)
+    }
+
+    @Test func connectionEnums() {
+        #expect(SYNWAVE_EVENT_RETRANSMIT.rawValue == 2 && SYNWAVE_EVENT_RESET.rawValue == 3 && SYNWAVE_EVENT_SOCKET.rawValue == 4)
+        #expect(SYNWAVE_RETRANSMIT_SYNACK.rawValue == 3 && SYNWAVE_RETRANSMIT_TIMEOUT.rawValue == 2)
+        #expect(SYNWAVE_SOCKET_TIME_WAIT.rawValue == 4 && SYNWAVE_RST_MPTCP.rawValue == 19)
+        // Swift's names of the reasons follow the ABI numbering.
+        #expect(ResetReason(rawValue: UInt8(SYNWAVE_RST_KEEPALIVE_TIMEOUT.rawValue)) == .keepaliveTimeout)
+        #expect(ResetReason(rawValue: UInt8(SYNWAVE_RST_STATE.rawValue)) == .state)
+        #expect(ResetReason(rawValue: UInt8(SYNWAVE_RST_ERROR.rawValue)) == .error)
+        #expect(ResetReason.allCases.count == Int(SYNWAVE_RST_MPTCP.rawValue) + 1)
     }
 
     @Test func totals() {

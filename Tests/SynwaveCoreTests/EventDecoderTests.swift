@@ -96,3 +96,44 @@ import Testing
         }
     }
 }
+
+@Suite struct ConnectionEventDecoderTests {
+    @Test func retransmit() throws {
+        guard case .success(.retransmit(let e)) = RawEvents.decode(RawEvents.retransmit(kind: 0, flags: 3)) else {
+            Issue.record("not decoded")
+            return
+        }
+        #expect(e.kind == .data && e.isTailLossProbe && e.afterTimeout && e.error == -1 && e.retransmits == 2)
+        #expect(e.socket == SocketIdentity(kind: .cookie, value: 7) && e.endpoints?.remotePort == 80)
+    }
+
+    @Test func resetWithoutTupleOrSocket() throws {
+        guard case .success(.reset(let e)) = RawEvents.decode(RawEvents.reset(socketKind: 0, state: 0)) else {
+            Issue.record("not decoded")
+            return
+        }
+        #expect(e.socket == nil && e.state == nil && e.endpoints == nil && e.reason == .keepaliveTimeout)
+    }
+
+    @Test func socketError() throws {
+        guard case .success(.socket(let e)) = RawEvents.decode(RawEvents.socket()) else {
+            Issue.record("not decoded")
+            return
+        }
+        #expect(e.kind == .error && e.state == .close && e.error == 110 && e.probesOut == 2)
+    }
+
+    @Test func unknownReasonsBecomeUnknownButBadFieldsAreErrors() {
+        if case .success(.reset(let e)) = RawEvents.decode(RawEvents.reset(reason: 200)) {
+            #expect(e.reason == .unknown)
+        } else {
+            Issue.record("an unknown reason is not malformed")
+        }
+        #expect(RawEvents.decode(RawEvents.retransmit(kind: 9)) == .failure(.invalidField("retransmit kind", 9)))
+        #expect(RawEvents.decode(RawEvents.reset(direction: 5)) == .failure(.invalidField("reset direction", 5)))
+        #expect(RawEvents.decode(RawEvents.socket(kind: 0)) == .failure(.invalidField("socket event kind", 0)))
+        #expect(RawEvents.decode(RawEvents.socket(state: 99)) == .failure(.invalidState(99)))
+        #expect(RawEvents.decode(RawEvents.retransmit(family: 3)) == .failure(.invalidFamily(3)))
+        #expect(RawEvents.decode(Array(RawEvents.reset().prefix(60))) == .failure(.sizeMismatch(type: 3, declared: 80, actual: 60, expected: 80)))
+    }
+}

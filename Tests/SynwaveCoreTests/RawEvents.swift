@@ -36,6 +36,52 @@ enum RawEvents {
         return withUnsafeBytes(of: e) { Array($0) }
     }
 
+    static func retransmit(kind: UInt8 = 1, state: UInt8 = 2, flags: UInt8 = 0, family: UInt16 = 2) -> [UInt8] {
+        var e = synwave_retransmit_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_RETRANSMIT.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_retransmit_event>.size)
+        e.hdr.flags = 1
+        e.hdr.cookie = 7
+        e.state = state
+        e.kind = kind
+        e.flags = flags
+        e.err = -1
+        e.retransmits = 2
+        e.tuple.family = family
+        e.tuple.sport = 40000
+        e.tuple.dport = 80
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
+    static func reset(direction: UInt8 = 1, socketKind: UInt8 = 1, state: UInt8 = 1, reason: UInt8 = 16,
+                      family: UInt16 = 0) -> [UInt8] {
+        var e = synwave_reset_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_RESET.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_reset_event>.size)
+        e.hdr.flags = 1
+        e.hdr.cookie = 8
+        e.direction = direction
+        e.socket_kind = socketKind
+        e.state = state
+        e.reason = reason
+        e.tuple.family = family
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
+    static func socket(kind: UInt8 = 1, state: UInt8 = 7, error: Int32 = 110) -> [UInt8] {
+        var e = synwave_socket_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_SOCKET.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_socket_event>.size)
+        e.hdr.flags = 1
+        e.hdr.cookie = 9
+        e.kind = kind
+        e.state = state
+        e.error = error
+        e.probes_out = 2
+        e.packets_out = 0
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
     static func decode(_ bytes: [UInt8]) -> Result<KernelEvent, DecodeError> {
         bytes.withUnsafeBytes { EventDecoder.decode($0) }
     }
