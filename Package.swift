@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "synwave", targets: ["synwave"]),
         .executable(name: "synwave-loadgen", targets: ["synwave-loadgen"]),
+        .executable(name: "synwave-correlator-bench", targets: ["synwave-correlator-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -51,6 +52,7 @@ let package = Package(
             // A test tool sharing plain sockets between threads: Swift 5 checking is enough here.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore"]),
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
         .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore"]),
     ]

@@ -5,6 +5,8 @@ import SynwaveCore
 /// Counters kept by the reader thread, readable from anywhere.
 public struct ReaderStats: Sendable, Equatable {
     public var received: UInt64 = 0
+    /// Of those, state changes (the benchmark compares them with the transitions it caused).
+    public var stateChanges: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     /// Decoded events dropped because the consumer fell too far behind.
     public var droppedInUserSpace: UInt64 = 0
@@ -32,6 +34,7 @@ public final class RingBufferReader: @unchecked Sendable {
     private var batch: [KernelEvent] = []
     private var pendingReceived: UInt64 = 0
     private var pendingDecodeErrors: UInt64 = 0
+    private var pendingStateChanges: UInt64 = 0
     private var pollsSinceYield = 0
 
     public init(tracer: KernelTracer, pollIntervalMs: Int32 = 10, maxBatch: Int = 4096, queuedBatches: Int = 1024) {
@@ -104,6 +107,7 @@ public final class RingBufferReader: @unchecked Sendable {
         pendingReceived += 1
         switch EventDecoder.decode(record) {
         case .success(let event):
+            if case .state = event { pendingStateChanges += 1 }
             batch.append(event)
             if batch.count >= maxBatch { flush() }
         case .failure:
@@ -126,10 +130,12 @@ public final class RingBufferReader: @unchecked Sendable {
         guard pendingReceived > 0 || dropped > 0 else { return }
         counters.withLock {
             $0.received += pendingReceived
+            $0.stateChanges += pendingStateChanges
             $0.decodeErrors += pendingDecodeErrors
             $0.droppedInUserSpace += dropped
         }
         pendingReceived = 0
         pendingDecodeErrors = 0
+        pendingStateChanges = 0
     }
 }

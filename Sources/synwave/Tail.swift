@@ -114,7 +114,7 @@ struct Tail: AsyncParsableCommand {
 
         let kernel = (try? tracer.stats()) ?? TracerStats()
         let user = reader.stats
-        StandardError.line("synwave: \(user.received) events received, \(printer.shown) shown, "
+        StandardError.line("synwave: \(user.received) events received (\(user.stateChanges) state changes), \(printer.shown) shown, "
             + "\(kernel.lost) lost in the kernel (\(kernel.ringBufferFull) ring buffer full, "
             + "\(kernel.recursionLost) skipped by the recursion guard, \(kernel.recursionRecovered) of its skips recovered), "
             + "\(user.droppedInUserSpace) dropped in user space, "

@@ -26,7 +26,7 @@ public enum ConnectionEnd: String, Sendable, CaseIterable {
     }
 }
 
-public enum ConnectionRole: String, Sendable {
+public enum ConnectionRole: String, Sendable, CaseIterable {
     case client, server
 }
 

@@ -86,7 +86,10 @@ public struct Correlator: Sendable {
             return
         }
         guard let slot = index[event.socket] else {
-            if finished.contains(event.socket) {
+            // A connection's first transition is never a late one: skip the search then.
+            let starts = (event.oldState == .close && event.newState == .synSent)
+                || (event.oldState == .listen && event.newState == .synRecv)
+            if !starts, finished.contains(event.socket) {
                 metrics.lateEvents += 1
                 return
             }
@@ -116,7 +119,7 @@ public struct Correlator: Sendable {
            let synacks = pendingSynacks.take(netns: event.netns, tuple) {
             machine.addSynackRetransmits(synacks)
         }
-        metrics.connectionsOpened[machine.role, default: 0] += 1
+        metrics.connectionsOpened[machine.role] += 1
         if machines.count == machines.capacity {
             // Grow by a quarter, not double: the slack is memory every tracked socket pays for.
             machines.reserveCapacity(max(64, machines.count + machines.count / 4))
@@ -142,7 +145,7 @@ public struct Correlator: Sendable {
     }
 
     private mutating func process(_ event: ResetEvent) {
-        if event.direction == .sent { metrics.resetsSent[event.reason, default: 0] += 1 } else { metrics.resetsReceived += 1 }
+        if event.direction == .sent { metrics.resetsSent[event.reason] += 1 } else { metrics.resetsReceived += 1 }
         if event.direction == .sent, event.socketKind == .listener, let tuple = event.endpoints {
             listenerResets.add(tuple, atNs: event.timestampNs)
         }
@@ -171,7 +174,7 @@ public struct Correlator: Sendable {
     private mutating func finish(slot: Int, into records: inout [ConnectionRecord]) {
         let machine = machines[slot]
         let record = machine.record(endNs: machine.closeNs != 0 ? machine.closeNs : machine.lastNs)
-        metrics.connectionsEnded[record.end, default: 0] += 1
+        metrics.connectionsEnded[record.end] += 1
         if let handshake = record.handshakeMicros { metrics.handshake.observe(Double(handshake) / 1e6) }
         if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
         records.append(record)

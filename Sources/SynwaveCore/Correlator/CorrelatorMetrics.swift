@@ -1,10 +1,10 @@
 /// What the correlator counted: the metric updates that accompany its records.
 public struct CorrelatorMetrics: Equatable, Sendable {
-    public var connectionsOpened: [ConnectionRole: UInt64] = [:]
-    public var connectionsEnded: [ConnectionEnd: UInt64] = [:]
+    public var connectionsOpened = EnumCounts<ConnectionRole>()
+    public var connectionsEnded = EnumCounts<ConnectionEnd>()
     public var retransmits = RetransmitTotals()
     /// Resets sent, by reason, including those of listeners and mini-sockets (no record).
-    public var resetsSent: [ResetReason: UInt64] = [:]
+    public var resetsSent = EnumCounts<ResetReason>()
     public var resetsReceived: UInt64 = 0
     public var handshake = Histogram.handshakeSeconds()
     public var duration = Histogram.durationSeconds()
@@ -36,6 +36,51 @@ public struct CorrelatorMetrics: Equatable, Sendable {
             case .data:
                 if event.isTailLossProbe { tlp += 1 } else { data += 1 }
             }
+        }
+    }
+}
+
+/// Counters per case of a small enum, in an array: counted once per connection, so no hashing.
+public struct EnumCounts<Key: CountedCase>: Equatable, Sendable {
+    private var values: [UInt64] = Array(repeating: 0, count: Key.allCases.count)
+
+    public init() {}
+
+    public subscript(key: Key) -> UInt64 {
+        get { values[key.caseIndex] }
+        set { values[key.caseIndex] = newValue }
+    }
+
+    /// Every case with its count, in declaration order.
+    public var all: [(Key, UInt64)] { zip(Key.allCases, values).map { ($0, $1) } }
+}
+
+/// An enum whose cases index a counter array directly.
+public protocol CountedCase: CaseIterable, Equatable, Sendable {
+    var caseIndex: Int { get }
+}
+
+extension ResetReason: CountedCase {
+    public var caseIndex: Int { Int(rawValue) }
+}
+
+extension ConnectionRole: CountedCase {
+    public var caseIndex: Int { self == .client ? 0 : 1 }
+}
+
+extension ConnectionEnd: CountedCase {
+    public var caseIndex: Int {
+        switch self {
+        case .closed: 0
+        case .refused: 1
+        case .connectTimeout: 2
+        case .connectAborted: 3
+        case .resetReceived: 4
+        case .resetSent: 5
+        case .retransmitTimeout: 6
+        case .keepaliveTimeout: 7
+        case .acceptQueueOverflowReset: 8
+        case .unknown: 9
         }
     }
 }

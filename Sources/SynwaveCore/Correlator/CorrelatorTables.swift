@@ -75,10 +75,10 @@ struct RecentListenerResets: Sendable {
 }
 
 /// The last few thousand finished sockets, so that their late events (a destroy long after
-/// CLOSE, a duplicate) do not start a bogus record.
+/// CLOSE, a duplicate) do not start a bogus record. Only a ring: adding is on every
+/// connection's path, searching only on the rare one (an event for an unknown socket).
 struct RecentlyFinished: Sendable {
     private var ring: [SocketIdentity] = []
-    private var members: Set<SocketIdentity> = []
     private var next = 0
     private let capacity = 4096
 
@@ -86,12 +86,10 @@ struct RecentlyFinished: Sendable {
         if ring.count < capacity {
             ring.append(socket)
         } else {
-            members.remove(ring[next])
             ring[next] = socket
             next = (next + 1) % capacity
         }
-        members.insert(socket)
     }
 
-    func contains(_ socket: SocketIdentity) -> Bool { members.contains(socket) }
+    func contains(_ socket: SocketIdentity) -> Bool { ring.contains(socket) }
 }

@@ -32,7 +32,7 @@ public struct SocketMachine: Sendable {
     public private(set) var startNs: UInt64
     public private(set) var lastNs: UInt64
     public private(set) var closeNs: UInt64 = 0
-    private var endpoints: Endpoints?
+    private var endpoints: PackedEndpoints?
     /// old state (4 bits) | new state (4 bits) | ns since startNs (56 bits), in time order.
     private var transitions = InlineArray<6, UInt64>(repeating: 0)
     private var transitionCount: UInt8 = 0
@@ -45,7 +45,7 @@ public struct SocketMachine: Sendable {
     private var probesOut: UInt8 = 0
     private var error: Int32 = 0
     private var packetsOutAtError: UInt32 = 0
-    private var totals: TCPTotals?
+    private var totals: PackedTotals?
 
     /// Starts a machine from the first event seen for a socket.
     public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {
@@ -124,12 +124,14 @@ public struct SocketMachine: Sendable {
             comm = event.comm
             ownerInferred = false
         }
-        if let tuple = Self.endpoints(of: event) { endpoints = tuple }
+        if let tuple = Self.endpoints(of: event) { endpoints = PackedEndpoints(tuple) }
         if event.error != 0, error == 0 { error = event.error }
         if event.newState == .close {
             state = .closing
             closeNs = event.timestampNs
-            if let eventTotals = event.totals { totals = eventTotals }
+            if let t = event.totals {
+                totals = PackedTotals(bytesSent: t.bytesAcked, bytesReceived: t.bytesReceived, srttMicros: t.srttMicros, mss: t.mssCache)
+            }
         }
         guard Int(transitionCount) < Self.maxTransitions else { return .truncated }
         insertInTimeOrder(Self.pack(event, since: startNs))
@@ -170,7 +172,7 @@ public struct SocketMachine: Sendable {
             if error == 0 || event.error != 0 { error = event.error }
             probesOut = event.probesOut
             packetsOutAtError = event.packetsOut
-            if endpoints == nil, let tuple = event.endpoints, !tuple.isWiped { endpoints = tuple }
+            if endpoints == nil, let tuple = event.endpoints, !tuple.isWiped { endpoints = PackedEndpoints(tuple) }
             return .none
         case .destroy:
             return state == .closing ? .finish : .none
@@ -184,7 +186,7 @@ public struct SocketMachine: Sendable {
         return Self.newState(transitions[Int(transitionCount) - 1])
     }
 
-    public var localEndpoints: Endpoints? { endpoints }
+    public var localEndpoints: Endpoints? { endpoints?.unpacked }
 
     public var receivedReset: Bool { resetsReceived > 0 }
 
@@ -221,11 +223,11 @@ public struct SocketMachine: Sendable {
         if end != .closed { timeWait = false }
         return ConnectionRecord(
             socket: socket, netns: netns, role: role, pid: pid, comm: comm, ownerInferred: ownerInferred,
-            firstSeenMidLife: firstSeenMidLife, endpoints: endpoints, states: states,
+            firstSeenMidLife: firstSeenMidLife, endpoints: endpoints?.unpacked, states: states,
             startNs: startNs, endNs: max(endNs, startNs), handshakeMicros: handshakeMicros,
             closedFirst: closedFirst, timeWait: timeWait,
-            bytesSent: totals?.bytesAcked, bytesReceived: totals?.bytesReceived,
-            srttMicros: totals?.srttMicros, mss: totals?.mssCache,
+            bytesSent: totals?.bytesSent, bytesReceived: totals?.bytesReceived,
+            srttMicros: totals?.srttMicros, mss: totals?.mss,
             retransmits: retransmits, resetsSent: resetReasons, resetsReceived: UInt32(resetsReceived),
             error: error == 0 ? nil : ErrnoName.name(error), end: end)
     }
@@ -310,5 +312,44 @@ public struct SocketMachine: Sendable {
         guard event.sourcePort != 0, event.destinationPort != 0 else { return nil }
         return Endpoints(localAddress: event.sourceAddress, localPort: event.sourcePort,
                          remoteAddress: event.destinationAddress, remotePort: event.destinationPort)
+    }
+}
+
+/// The tcp_sock totals a record reports, without the rest.
+struct PackedTotals: Sendable {
+    var bytesSent: UInt64
+    var bytesReceived: UInt64
+    var srttMicros: UInt32
+    var mss: UInt32
+}
+
+/// Endpoints in 36 bytes instead of an enum pair's 56: addresses as raw words plus one family bit.
+struct PackedEndpoints: Sendable {
+    private var local: (UInt64, UInt64)
+    private var remote: (UInt64, UInt64)
+    private var localPort: UInt16
+    private var remotePort: UInt16
+    private var isIPv6: Bool
+
+    init(_ e: Endpoints) {
+        (local, isIPv6) = Self.words(e.localAddress)
+        (remote, _) = Self.words(e.remoteAddress)
+        localPort = e.localPort
+        remotePort = e.remotePort
+    }
+
+    private static func words(_ address: IPAddress) -> ((UInt64, UInt64), Bool) {
+        switch address {
+        case .v4(let a): ((UInt64(a), 0), false)
+        case .v6(let high, let low): ((high, low), true)
+        }
+    }
+
+    private func address(_ words: (UInt64, UInt64)) -> IPAddress {
+        isIPv6 ? .v6(words.0, words.1) : .v4(UInt32(truncatingIfNeeded: words.0))
+    }
+
+    var unpacked: Endpoints {
+        Endpoints(localAddress: address(local), localPort: localPort, remoteAddress: address(remote), remotePort: remotePort)
     }
 }
