@@ -16,13 +16,7 @@ extension StateEventFormatter {
     /// One aligned line per connection: role, local -> remote, end, handshake, duration, bytes, retransmits.
     public mutating func text(_ r: ConnectionRecord, into out: inout [UInt8]) {
         var start = out.count
-        func endColumn(_ index: Int) {
-            let width = Self.recordColumns[index].width
-            let used = out.count - start
-            if used < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
-            out.append(UInt8(ascii: " "))
-            start = out.count
-        }
+        func endColumn(_ index: Int) { Self.padColumn(to: Self.recordColumns[index].width, from: &start, in: &out) }
         appendClockTime(r.endNs, to: &out); endColumn(0)
         out.append(contentsOf: r.role.rawValue.utf8); endColumn(1)
         if r.pid == 0 { out.append(UInt8(ascii: "-")) } else { out.append(decimal: UInt64(r.pid)) }

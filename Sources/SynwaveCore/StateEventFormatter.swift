@@ -30,13 +30,7 @@ public struct StateEventFormatter: Sendable {
     /// One aligned line; `oldStateNs` is the time spent in the old state, when known.
     public mutating func text(_ e: StateEvent, oldStateNs: UInt64?, into out: inout [UInt8]) {
         var start = out.count
-        func endColumn(_ index: Int) {
-            let width = Self.columns[index].width
-            let used = out.count - start
-            if used < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
-            out.append(UInt8(ascii: " "))
-            start = out.count
-        }
+        func endColumn(_ index: Int) { Self.padColumn(to: Self.columns[index].width, from: &start, in: &out) }
         appendClockTime(e.timestampNs, to: &out); endColumn(0)
         out.append(decimal: UInt64(e.tgid)); endColumn(1)
         out.append(contentsOf: e.comm.utf8); endColumn(2)
@@ -103,6 +97,14 @@ public struct StateEventFormatter: Sendable {
         var out: [UInt8] = []
         json(e, oldStateNs: oldStateNs, into: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Pads the column written since `start` to `width`, adds the separator, and starts the next one.
+    static func padColumn(to width: Int, from start: inout Int, in out: inout [UInt8]) {
+        let used = out.count - start
+        if used < width { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
+        out.append(UInt8(ascii: " "))
+        start = out.count
     }
 
     /// The rendered date-and-time of the last second seen; events come in bursts within a second.

@@ -2,7 +2,7 @@
 public struct CorrelatorMetrics: Equatable, Sendable {
     public var connectionsOpened = EnumCounts<ConnectionRole>()
     public var connectionsEnded = EnumCounts<ConnectionEnd>()
-    public var retransmits = RetransmitTotals()
+    public var retransmits = RetransmitTally<UInt64>()
     /// Resets sent, by reason, including those of listeners and mini-sockets (no record).
     public var resetsSent = EnumCounts<ResetReason>()
     public var resetsReceived: UInt64 = 0
@@ -20,24 +20,6 @@ public struct CorrelatorMetrics: Equatable, Sendable {
     public var lateEvents: UInt64 = 0
 
     public init() {}
-
-    public struct RetransmitTotals: Equatable, Sendable {
-        public var syn: UInt64 = 0
-        public var synack: UInt64 = 0
-        public var data: UInt64 = 0
-        public var fin: UInt64 = 0
-        public var tlp: UInt64 = 0
-
-        mutating func count(_ event: RetransmitEvent) {
-            switch event.kind {
-            case .syn: syn += 1
-            case .synack: synack += 1
-            case .fin: fin += 1
-            case .data:
-                if event.isTailLossProbe { tlp += 1 } else { data += 1 }
-            }
-        }
-    }
 }
 
 /// Counters per case of a small enum, in an array: counted once per connection, so no hashing.

@@ -1,12 +1,13 @@
-/// Retransmitted segments of one connection, by kind. Tail-loss probes are counted apart from data.
-public struct RetransmitCounts: Equatable, Sendable {
-    public var syn: UInt16 = 0
-    public var synack: UInt16 = 0
-    public var data: UInt16 = 0
-    public var fin: UInt16 = 0
-    public var tlp: UInt16 = 0
+/// Retransmitted segments by kind. Tail-loss probes are counted apart from data.
+/// Per connection with small counters (`RetransmitCounts`), in the metrics with wide ones.
+public struct RetransmitTally<Count: FixedWidthInteger & UnsignedInteger & Sendable>: Equatable, Sendable {
+    public var syn: Count = 0
+    public var synack: Count = 0
+    public var data: Count = 0
+    public var fin: Count = 0
+    public var tlp: Count = 0
 
-    public init(syn: UInt16 = 0, synack: UInt16 = 0, data: UInt16 = 0, fin: UInt16 = 0, tlp: UInt16 = 0) {
+    public init(syn: Count = 0, synack: Count = 0, data: Count = 0, fin: Count = 0, tlp: Count = 0) {
         self.syn = syn
         self.synack = synack
         self.data = data
@@ -26,3 +27,5 @@ public struct RetransmitCounts: Equatable, Sendable {
         }
     }
 }
+
+public typealias RetransmitCounts = RetransmitTally<UInt16>
