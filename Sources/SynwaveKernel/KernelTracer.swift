@@ -173,14 +173,12 @@ public final class KernelTracer: @unchecked Sendable {
         var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)],
                                 recursionRecovered: counters[Int(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue)])
         stats.submitted = counters[Int(SYNWAVE_COUNTER_SUBMITTED.rawValue)]
-        for (index, program) in loadedPrograms.enumerated() where !Self.rescuePrograms.contains(program.name) {
+        for (index, program) in loadedPrograms.enumerated() {
             let info = try program.info()
-            stats.recursionMisses += info.recursion_misses
+            if !Self.rescuePrograms.contains(program.name) { stats.recursionMisses += info.recursion_misses }
             // Run time of the state programs (main and rescue) per state change, for the benchmark.
+            if program.name.hasPrefix("sw_state_") { stats.runTimeNs += info.run_time_ns }
             if index == 0 { stats.runCount += info.run_cnt }
-        }
-        for program in loadedPrograms where program.name.hasPrefix("sw_state_") {
-            stats.runTimeNs += try program.info().run_time_ns
         }
         return stats
     }

@@ -98,7 +98,7 @@ public struct Correlator: Sendable {
         }
         switch machines[Int(slot)].apply(event) {
         case .none:
-            if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
+            awaitGrace(after: event)
         case .finish:
             finish(slot: Int(slot), into: &records)
         case .finishAndRestart:
@@ -108,7 +108,7 @@ public struct Correlator: Sendable {
             metrics.duplicateTransitions += 1
         case .truncated:
             metrics.truncatedTransitions += 1
-            if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
+            awaitGrace(after: event)
         }
     }
 
@@ -126,6 +126,11 @@ public struct Correlator: Sendable {
         }
         index[event.socket] = Int32(machines.count)
         machines.append(machine)
+        awaitGrace(after: event)
+    }
+
+    /// A CLOSE starts the socket's grace period: `tick` writes its record once it is over.
+    private mutating func awaitGrace(after event: StateEvent) {
         if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
     }
 

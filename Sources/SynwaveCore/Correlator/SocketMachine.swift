@@ -107,8 +107,7 @@ public struct SocketMachine: Sendable {
         if state == .closing, event.oldState == .close, event.newState == .synSent {
             return .finishAndRestart
         }
-        let packed = Self.pack(event, since: startNs)
-        let key = packed & 0xFF
+        let key = Self.stateBits(event)
         for i in 0..<Int(transitionCount) where transitions[i] & 0xFF == key {
             return .duplicate
         }
@@ -181,19 +180,7 @@ public struct SocketMachine: Sendable {
 
     // MARK: Queries
 
-    public var currentState: TCPState? {
-        guard transitionCount > 0 else { return nil }
-        return Self.newState(transitions[Int(transitionCount) - 1])
-    }
-
     public var localEndpoints: Endpoints? { endpoints?.unpacked }
-
-    public var receivedReset: Bool { resetsReceived > 0 }
-
-    /// Whether the connection was established when it ended (a reset then is not a refusal).
-    var reachedEstablished: Bool {
-        contains { $0.new == .established }
-    }
 
     // MARK: The record
 
@@ -289,8 +276,12 @@ public struct SocketMachine: Sendable {
 
     private static func pack(_ event: StateEvent, since start: UInt64) -> UInt64 {
         let offset = event.timestampNs >= start ? event.timestampNs - start : 0
-        return (min(offset, (1 << 56) - 1) << 8) | UInt64(event.newState.rawValue & 0xF) << 4
-            | UInt64(event.oldState.rawValue & 0xF)
+        return (min(offset, (1 << 56) - 1) << 8) | stateBits(event)
+    }
+
+    /// The low byte of a packed transition: which transition it is, without its time.
+    private static func stateBits(_ event: StateEvent) -> UInt64 {
+        UInt64(event.newState.rawValue & 0xF) << 4 | UInt64(event.oldState.rawValue & 0xF)
     }
 
     private static func oldState(_ word: UInt64) -> TCPState? { TCPState(rawValue: UInt8(word & 0xF)) }
