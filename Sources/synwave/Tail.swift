@@ -93,7 +93,9 @@ struct Tail: AsyncParsableCommand {
         let filter = try eventFilter()
         let tracer = try tracing.startTracer(logger: logger)
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
-        let printer = TailPrinter(
+        let banner = "synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
+            + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop"
+        let printer = TailPrinter(banner: banner,
             batches: reader.batches, filter: filter, format: json ? .json : .text, view: events ? .events : .records,
             formatter: StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: utc),
             correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))
@@ -107,8 +109,6 @@ struct Tail: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        StandardError.line("synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
-            + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop")
         var failure: Error?
         do { try await group.run() } catch { failure = error }
 
@@ -121,8 +121,10 @@ struct Tail: AsyncParsableCommand {
             + "\(user.decodeErrors) decode errors")
         if !events {
             let m = printer.metrics
-            if m.expired + m.evicted > 0 {
-                StandardError.line("synwave: \(m.expired) connections expired idle, \(m.evicted) evicted over --max-sockets")
+            if m.expired + m.evicted + m.duplicateTransitions + m.lateEvents + m.truncatedTransitions > 0 {
+                StandardError.line("synwave: \(m.expired) connections expired idle, \(m.evicted) evicted over --max-sockets; "
+                    + "events not in a record: \(m.duplicateTransitions) duplicate transitions, "
+                    + "\(m.lateEvents) for sockets not tracked, \(m.truncatedTransitions) transitions past a record's limit")
             }
         }
         if kernel.submitted > user.received {

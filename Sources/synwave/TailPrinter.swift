@@ -9,6 +9,7 @@ final class TailPrinter: Service, @unchecked Sendable {
     enum Format { case text, json }
     enum View { case records, events }
 
+    private let banner: String
     private let batches: AsyncStream<[KernelEvent]>
     private let filter: EventFilter
     private let format: Format
@@ -21,8 +22,9 @@ final class TailPrinter: Service, @unchecked Sendable {
     private let shownCount = Atomic<UInt64>(0)
     private let metricsSnapshot = Mutex(CorrelatorMetrics())
 
-    init(batches: AsyncStream<[KernelEvent]>, filter: EventFilter, format: Format, view: View,
+    init(banner: String, batches: AsyncStream<[KernelEvent]>, filter: EventFilter, format: Format, view: View,
          formatter: StateEventFormatter, correlator: CorrelatorOptions) {
+        self.banner = banner
         self.batches = batches
         self.filter = filter
         self.format = format
@@ -37,6 +39,9 @@ final class TailPrinter: Service, @unchecked Sendable {
     var metrics: CorrelatorMetrics { metricsSnapshot.withLock { $0 } }
 
     func run() async throws {
+        // Printed from inside the group, whose SIGINT/SIGTERM handlers are in place by the time
+        // services run: whoever waits for this line may signal at once.
+        StandardError.line(banner)
         if format == .text {
             output.line(view == .records ? formatter.recordHeader : formatter.header)
             output.flush()
