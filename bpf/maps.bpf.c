@@ -4,10 +4,12 @@
 
 synwave_events_map events SEC(".maps");
 synwave_counters_map counters SEC(".maps");
+synwave_listeners_map listeners SEC(".maps");
 
 /* Set by the loader before load. */
 const volatile struct synwave_bpf_config cfg = {
 	.wakeup_bytes = 256 * 1024,
+	.listener_report_ns = 1000000000ull,
 };
 
 /*

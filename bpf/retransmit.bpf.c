@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Retransmissions: tcp:tcp_retransmit_skb (our segments) and tcp:tcp_retransmit_synack (a listener's requests). */
-#include "tuple.bpf.h"
+#include "listener.bpf.h"
 
 #define TCPHDR_FIN 0x01
 #define TCPHDR_SYN 0x02
@@ -61,18 +61,30 @@ int BPF_PROG(sw_retransmit_skb, const struct sock *sk, const struct sk_buff *skb
 }
 
 SEC("tp_btf/tcp_retransmit_synack")
-int BPF_PROG(sw_retransmit_synack, const struct sock *listener, const struct request_sock *req)
+int BPF_PROG(sw_retransmit_synack, struct sock *listener, const struct request_sock *req)
 {
 	/* The listener through a typed tcp_sock view, for its accept queue fields. */
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)listener);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(listener);
 	struct synwave_retransmit_event *e;
+	struct synwave_listener_stats *s;
+	__u64 cookie;
 
 	if (!tp)
 		return 0;
+	cookie = bpf_get_socket_cookie(listener);
+	s = synwave_listener_stats(listener, cookie);
+	if (s) {
+		__sync_fetch_and_add(&s->synack_retransmits, 1);
+		synwave_listener_sample(s, tp);
+		synwave_listener_check_syn_full(listener, cookie, s);
+		synwave_listener_check_accept_full(listener, cookie, s);
+	}
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
 	if (!e)
 		return 0;
-	synwave_identify(&e->hdr, (struct sock *)listener);
+	e->hdr.cookie = cookie;
+	e->hdr.skaddr = (__u64)listener;
+	e->hdr.flags = SYNWAVE_EVF_COOKIE;
 	e->netns = synwave_netns(&listener->__sk_common);
 	e->state = listener->__sk_common.skc_state;
 	e->kind = SYNWAVE_RETRANSMIT_SYNACK;

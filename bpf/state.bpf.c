@@ -73,6 +73,12 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 		__builtin_memcpy(e->daddr, &sk->__sk_common.skc_daddr, 4);
 	}
 	fill_states(e, oldstate, newstate);
+	/* A closed listener's statistics go with it (its cookie is never reused). */
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		__u64 cookie = e->hdr.cookie;
+
+		bpf_map_delete_elem(&listeners, &cookie);
+	}
 	e->error = sk->sk_err;
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
 	if (newstate == TCP_CLOSE) {

@@ -30,8 +30,19 @@ typedef struct {
 	__type(value, __u64);
 } synwave_counters_map;
 
+/* Per-listener statistics (synwave_abi.h); LRU so a host with more listeners than
+ * entries loses the coldest one's history rather than new listeners' counts. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct synwave_listener_stats);
+} synwave_listeners_map;
+
 extern synwave_events_map events SEC(".maps");
 extern synwave_counters_map counters SEC(".maps");
+extern synwave_listeners_map listeners SEC(".maps");
+extern const volatile struct synwave_bpf_config cfg;
 
 /* Ring buffer submit flags: wake the reader only when much data is pending (maps.bpf.c). */
 extern __u64 synwave_submit_flags(void);

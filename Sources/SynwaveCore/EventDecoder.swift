@@ -39,6 +39,8 @@ public enum EventDecoder {
             return checkedSize(header, bytes, synwave_reset_event.self).flatMap { decodeReset($0) }
         case SYNWAVE_EVENT_SOCKET.rawValue:
             return checkedSize(header, bytes, synwave_socket_event.self).flatMap { decodeSocket($0) }
+        case SYNWAVE_EVENT_LISTENER.rawValue:
+            return checkedSize(header, bytes, synwave_listener_event.self).flatMap { decodeListener($0) }
         default:
             return .failure(.unknownType(header.type))
         }
@@ -155,6 +157,21 @@ public enum EventDecoder {
                     packetsOut: raw.packets_out, endpoints: endpoints))
             }
         }
+    }
+
+    private static func decodeListener(_ raw: synwave_listener_event) -> Result<KernelEvent, DecodeError> {
+        guard let kind = ListenerEvent.Kind(rawValue: raw.kind) else {
+            return .failure(.invalidField("listener event kind", UInt64(raw.kind)))
+        }
+        var raw = raw
+        guard let address = withUnsafeBytes(of: &raw.addr, { IPAddress(family: raw.family, bytes: $0) }) else {
+            return .failure(.invalidFamily(raw.family))
+        }
+        return .success(.listener(ListenerEvent(
+            timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), kind: kind,
+            listener: ListenerAddress(netns: raw.netns, address: address, port: raw.port),
+            synQueue: raw.syn_queue, acceptQueue: raw.accept_queue, backlog: raw.backlog,
+            acceptOverflows: raw.accept_overflows, inode: raw.inode)))
     }
 
     /// A NUL-padded kernel comm; invalid UTF-8 is repaired, never trusted.

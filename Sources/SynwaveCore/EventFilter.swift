@@ -28,13 +28,16 @@ public struct EventFilter: Sendable, Equatable {
         return matches(netns: record.netns, endpoints: record.endpoints)
     }
 
-    /// Retransmit, reset and socket events: by namespace and tuple (`--state` and `--end` do not apply).
+    /// Retransmit, reset, socket and listener events: by namespace and tuple (`--state` and `--end` do not apply).
     public func matches(_ event: KernelEvent) -> Bool {
         switch event {
         case .state(let e): matches(e)
         case .retransmit(let e): matches(netns: e.netns, endpoints: e.endpoints)
         case .reset(let e): matches(netns: e.netns, endpoints: e.endpoints)
         case .socket(let e): matches(netns: e.netns, endpoints: e.endpoints)
+        case .listener(let e): matches(netns: e.listener.netns, endpoints: Endpoints(
+            localAddress: e.listener.address, localPort: e.listener.port,
+            remoteAddress: e.listener.address, remotePort: e.listener.port))
         }
     }
 

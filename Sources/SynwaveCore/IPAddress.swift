@@ -44,6 +44,14 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// 0.0.0.0 or ::, what a listener bound to every address has.
+    public var isUnspecified: Bool {
+        switch self {
+        case .v4(let raw): raw == 0
+        case .v6(let high, let low): high == 0 && low == 0
+        }
+    }
+
     /// The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
     public var unmapped: IPAddress {
         // Bytes 8...11 are 00 00 ff ff; read as a little-endian word that is 0xffff0000.

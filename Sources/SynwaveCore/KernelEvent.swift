@@ -83,6 +83,7 @@ public enum KernelEvent: Equatable, Sendable {
     case retransmit(RetransmitEvent)
     case reset(ResetEvent)
     case socket(SocketEvent)
+    case listener(ListenerEvent)
 
     public var timestampNs: UInt64 {
         switch self {
@@ -90,6 +91,7 @@ public enum KernelEvent: Equatable, Sendable {
         case .retransmit(let e): e.timestampNs
         case .reset(let e): e.timestampNs
         case .socket(let e): e.timestampNs
+        case .listener(let e): e.timestampNs
         }
     }
 }

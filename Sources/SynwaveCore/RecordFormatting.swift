@@ -152,6 +152,8 @@ extension StateEventFormatter {
             out.append(static: " in ")
             out.append(contentsOf: e.state.name.utf8)
             Self.appendEndpoints(e.endpoints, to: &out)
+        case .listener(let e):
+            Self.appendListenerText(e, to: &out)
         }
     }
 
@@ -198,6 +200,8 @@ extension StateEventFormatter {
                 o.field("probes_out", e.probesOut)
                 o.field("packets_out", e.packetsOut)
                 Self.jsonEndpoints(e.endpoints, &o)
+            case .listener(let e):
+                Self.listenerJSON(e, &o)
             }
         }
     }

@@ -14,10 +14,21 @@ public enum AttachMode: String, Sendable, CaseIterable {
     case auto
 }
 
+/// Which programs to load.
+public enum ProgramSet: Sendable {
+    /// Everything: state changes, connection events, listener queues.
+    case all
+    /// Only what keeps the per-listener statistics (`synwave listeners`).
+    case listeners
+}
+
 public struct TracerOptions: Sendable {
     public var attach: AttachMode = .auto
+    public var programs: ProgramSet = .all
     /// Must be a power of two and a multiple of the page size.
     public var ringBufferBytes: UInt32 = 16 << 20
+    /// At most one accept-overflow event per listener in this time (the count is kept in full in the kernel).
+    public var listenerReportIntervalNs: UInt64 = 1_000_000_000
 
     public init(attach: AttachMode = .auto, ringBufferBytes: UInt32 = 16 << 20) {
         self.attach = attach
@@ -38,6 +49,8 @@ public struct TracerStats: Sendable, Equatable {
     public var recursionRecovered: UInt64 = 0
     /// Records the programs submitted; once the ring is drained, all of them must have been read.
     public var submitted: UInt64 = 0
+    /// Listeners whose statistics the "listeners" map could not hold.
+    public var listenersUntracked: UInt64 = 0
     /// Only counted while kernel.bpf_stats_enabled=1.
     public var runTimeNs: UInt64 = 0
     public var runCount: UInt64 = 0
@@ -65,9 +78,19 @@ public final class KernelTracer: @unchecked Sendable {
     /// changes only: retransmits, resets and errors need tp_btf here.
     public static let programNames: [AttachMode: [String]] = [
         .btf: ["sw_state_btf", "sw_state_rescue", "sw_retransmit_skb", "sw_retransmit_synack",
-               "sw_send_reset", "sw_receive_reset", "sw_sock_error", "sw_destroy_sock"],
+               "sw_send_reset", "sw_receive_reset", "sw_sock_error", "sw_destroy_sock",
+               "sw_listener_ready", "sw_listener_overflow"],
         .tracepoint: ["sw_state_tp"],
     ]
+    static let listenerPrograms = ["sw_retransmit_synack", "sw_listener_ready", "sw_listener_overflow"]
+
+    static func programs(_ mode: AttachMode, _ set: ProgramSet) -> [String]? {
+        switch set {
+        case .all: programNames[mode]
+        case .listeners: mode == .btf ? listenerPrograms : []
+        }
+    }
+
     /// Programs that only re-emit what another one's recursion guard skipped: their own skips lose nothing.
     static let rescuePrograms: Set<String> = ["sw_state_rescue"]
 
@@ -143,12 +166,13 @@ public final class KernelTracer: @unchecked Sendable {
         let object = try BPFObject(
             bytes: UnsafeRawBufferPointer(start: synwave_bpf_object_ptr(), count: Int(synwave_bpf_object_size)),
             name: "synwave")
-        guard let wanted = programNames[mode] else { throw BPFError("attach mode \(mode)", errno: .invalidArgument) }
+        guard let wanted = programs(mode, options.programs) else { throw BPFError("attach mode \(mode)", errno: .invalidArgument) }
         for program in object.programs {
             try program.setAutoload(wanted.contains(program.name))
         }
         try object.map(named: "events").setMaxEntries(options.ringBufferBytes)
-        try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(wakeup_bytes: options.wakeupBytes))
+        try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
+            wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs))
         try object.load()
         let programs = try wanted.map { name throws(BPFError) in try object.program(named: name) }
         // In order: a tracepoint runs its programs in attach order, and the rescue program
@@ -168,11 +192,23 @@ public final class KernelTracer: @unchecked Sendable {
         links.removeAll()
     }
 
+    /// What the programs kept per listener, by socket cookie (empty in classic-tracepoint mode).
+    public func listenerStats() throws(BPFError) -> [UInt64: ListenerKernelStats] {
+        guard mode == .btf else { return [:] }
+        let entries = try object.map(named: "listeners").lookupAll(UInt64.self, synwave_listener_stats.self,
+                                                                    zero: synwave_listener_stats())
+        var result: [UInt64: ListenerKernelStats] = [:]
+        result.reserveCapacity(entries.count)
+        for (cookie, raw) in entries { result[cookie] = ListenerKernelStats(raw) }
+        return result
+    }
+
     public func stats() throws(BPFError) -> TracerStats {
         let counters = try object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue))
         var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)],
                                 recursionRecovered: counters[Int(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue)])
         stats.submitted = counters[Int(SYNWAVE_COUNTER_SUBMITTED.rawValue)]
+        stats.listenersUntracked = counters[Int(SYNWAVE_COUNTER_LISTENER_UNTRACKED.rawValue)]
         for (index, program) in loadedPrograms.enumerated() {
             let info = try program.info()
             if !Self.rescuePrograms.contains(program.name) { stats.recursionMisses += info.recursion_misses }

@@ -100,6 +100,35 @@ struct BPFMap {
         try BPFError.check(result, "bpf_map__set_initial_value(\(name))")
     }
 
+    /// Every entry of a hash map, read in batches (a few syscalls for thousands of entries).
+    func lookupAll<Key, Value>(_: Key.Type, _: Value.Type, zero: Value) throws(BPFError) -> [(Key, Value)]
+    where Key: FixedWidthInteger {
+        let chunk = 4096
+        var keys = [Key](repeating: 0, count: chunk)
+        var values = [Value](repeating: zero, count: chunk)
+        var result: [(Key, Value)] = []
+        var token: UInt64 = 0
+        var first = true
+        while true {
+            var count = UInt32(chunk)
+            var next: UInt64 = 0
+            let rc: Int32 = keys.withUnsafeMutableBytes { k in
+                values.withUnsafeMutableBytes { v in
+                    withUnsafeMutablePointer(to: &token) { inBatch in
+                        bpf_map_lookup_batch(fd, first ? nil : inBatch, &next, k.baseAddress, v.baseAddress, &count, nil)
+                    }
+                }
+            }
+            // ENOENT marks the last batch, which may still hold entries.
+            let done = rc < 0 && -rc == ENOENT
+            if rc < 0, !done { try BPFError.check(rc, "bpf_map_lookup_batch(\(name))") }
+            for i in 0..<Int(count) { result.append((keys[i], values[i])) }
+            if done || count == 0 { return result }
+            token = next
+            first = false
+        }
+    }
+
     /// Sums a per-CPU array of u64 counters, one total per key.
     func sumPerCPU(keys: Int) throws(BPFError) -> [UInt64] {
         let cpus = Int(libbpf_num_possible_cpus())

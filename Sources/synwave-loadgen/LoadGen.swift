@@ -6,7 +6,7 @@ struct LoadGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synwave-loadgen",
         abstract: "Loopback TCP traffic for synwave's tests and benchmark.",
-        subcommands: [Pair.self, Churn.self, Serve.self, Connect.self])
+        subcommands: [Pair.self, Churn.self, Serve.self, Connect.self, Listen.self, Burst.self])
 }
 
 enum Family: String, ExpressibleByArgument {

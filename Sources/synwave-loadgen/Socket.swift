@@ -66,6 +66,28 @@ final class TCPSocket {
         return TCPSocket(fd: child, family: family)
     }
 
+    /// A child waiting in the accept queue, without blocking.
+    func acceptPending() -> TCPSocket? {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let child = Glibc.accept(fd, nil, nil)
+        return child >= 0 ? TCPSocket(fd: child, family: family) : nil
+    }
+
+    /// Starts connecting without waiting (the socket stays non-blocking).
+    func startConnect(host: String, port: UInt16) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = try? withAddress(host: host, port: port) { Glibc.connect(fd, $0, $1) }
+    }
+
+    /// The handshake completed from this side (the peer may still drop the final ACK).
+    var isConnected: Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+    }
+
     var localPort: UInt16 {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

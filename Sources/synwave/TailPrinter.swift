@@ -21,6 +21,8 @@ final class TailPrinter: Service, @unchecked Sendable {
     private var records: [ConnectionRecord] = []
     private let shownCount = Atomic<UInt64>(0)
     private let metricsSnapshot = Mutex(CorrelatorMetrics())
+    /// Listener events come from softirq context: their owner is found by socket inode.
+    private let owners = OwnerResolver()
 
     init(banner: String, batches: AsyncStream<[KernelEvent]>, filter: EventFilter, format: Format, view: View,
          formatter: StateEventFormatter, correlator: CorrelatorOptions) {
@@ -64,13 +66,20 @@ final class TailPrinter: Service, @unchecked Sendable {
     }
 
     private func printRecords(_ batch: [KernelEvent], final: Bool) -> UInt64 {
-        for event in batch { correlator.process(event, into: &records) }
+        var count: UInt64 = 0
+        for event in batch {
+            // A listener's queue filling is news now, not part of any connection's record.
+            if case .listener(let e) = event, filter.matches(event) {
+                printListener(e)
+                count += 1
+            }
+            correlator.process(event, into: &records)
+        }
         if final {
             correlator.finishClosing(into: &records)
         } else {
             correlator.tick(nowNs: Clocks.bootNs(), into: &records)
         }
-        var count: UInt64 = 0
         for record in records where filter.matches(record) {
             count += 1
             switch format {
@@ -96,6 +105,11 @@ final class TailPrinter: Service, @unchecked Sendable {
                 case .text: formatter.text(state, oldStateNs: inOldState, into: &output.buffer)
                 case .json: formatter.json(state, oldStateNs: inOldState, into: &output.buffer)
                 }
+            } else if case .listener(let e) = event {
+                guard filter.states.isEmpty, filter.matches(event) else { continue }
+                printListener(e)
+                count += 1
+                continue
             } else {
                 guard filter.states.isEmpty, filter.matches(event) else { continue }
                 switch format {
@@ -107,5 +121,15 @@ final class TailPrinter: Service, @unchecked Sendable {
             output.endLine()
         }
         return count
+    }
+
+    private func printListener(_ event: ListenerEvent) {
+        var e = event
+        e.owner = owners.owner(of: e.inode)
+        switch format {
+        case .text: formatter.text(.listener(e), into: &output.buffer)
+        case .json: formatter.json(.listener(e), into: &output.buffer)
+        }
+        output.endLine()
     }
 }

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 2
+#define SYNWAVE_ABI_VERSION 3
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16
@@ -26,6 +26,7 @@ enum synwave_event_type {
 	SYNWAVE_EVENT_RETRANSMIT = 2, /* tcp_retransmit_skb or tcp_retransmit_synack */
 	SYNWAVE_EVENT_RESET = 3,      /* tcp_send_reset or tcp_receive_reset */
 	SYNWAVE_EVENT_SOCKET = 4,     /* inet_sk_error_report or tcp_destroy_sock */
+	SYNWAVE_EVENT_LISTENER = 5,   /* a listener's queue reached its limit or overflowed */
 };
 
 /* What a retransmitted segment was. */
@@ -89,6 +90,18 @@ enum synwave_socket_event_kind {
 	SYNWAVE_SOCKET_DESTROY = 2, /* tcp_destroy_sock: the kernel frees the socket */
 };
 
+/* Kinds of SYNWAVE_EVENT_LISTENER records. */
+enum synwave_listener_event_kind {
+	/* sk_data_ready found the accept queue at its limit (backlog + 1) after queueing a child:
+	 * sent once per filling, re-armed when a later child finds room. */
+	SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL = 1,
+	/* final ACKs dropped because the accept queue was full (kfree_skb TCP_LISTEN_OVERFLOW);
+	 * at most one per listener per cfg.listener_report_ns, carrying the running total */
+	SYNWAVE_LISTENER_ACCEPT_OVERFLOW = 2,
+	/* a SYN-ACK retransmit found the SYN queue at its limit; sent once per filling */
+	SYNWAVE_LISTENER_SYN_QUEUE_FULL = 3,
+};
+
 /* Bits of synwave_event_header.flags. */
 enum synwave_event_flags {
 	/* cookie holds bpf_get_socket_cookie(); otherwise only skaddr identifies the socket. */
@@ -104,6 +117,8 @@ enum synwave_counter {
 	SYNWAVE_COUNTER_RECURSION_RECOVERED = 1,
 	/* records submitted to the ring buffer: after a final drain, every one must have been read */
 	SYNWAVE_COUNTER_SUBMITTED = 2,
+	/* a listener's statistics could not be created in the "listeners" map */
+	SYNWAVE_COUNTER_LISTENER_UNTRACKED = 3,
 	SYNWAVE_COUNTER_MAX = 8,
 };
 
@@ -205,11 +220,58 @@ struct synwave_socket_event {
 };
 _Static_assert(sizeof(struct synwave_socket_event) == 88, "synwave_socket_event ABI");
 
+/* SYNWAVE_EVENT_LISTENER. The header's socket is the listener. */
+struct synwave_listener_event {
+	struct synwave_event_header hdr;
+	__u8 kind;             /* enum synwave_listener_event_kind */
+	__u8 _pad0;
+	__u16 family;
+	__u32 netns;
+	__u32 syn_queue;       /* half-open requests (icsk_accept_queue.qlen) */
+	__u32 accept_queue;    /* sk_ack_backlog */
+	__u32 backlog;         /* sk_max_ack_backlog: the queues hold one more than this */
+	__u16 port;            /* local port, host byte order */
+	__u16 _pad1;
+	__u64 accept_overflows; /* final ACKs this listener dropped since synwave attached */
+	__u64 inode;           /* the listener's socket inode: finds its owner in /proc/PID/fd */
+	__u8 addr[SYNWAVE_ADDR_LEN]; /* local address; IPv4 in the first 4 bytes */
+};
+_Static_assert(sizeof(struct synwave_listener_event) == 88, "synwave_listener_event ABI");
+
+/*
+ * Value of the BPF map "listeners", keyed by the listener's socket cookie (__u64): what the
+ * programs saw of each listener since synwave attached. The maxima are kept here, not derived
+ * from events, so a peak is never lost with a ring buffer record. Removed at LISTEN -> CLOSE.
+ */
+struct synwave_listener_stats {
+	__u64 accept_overflows;   /* final ACKs dropped: accept queue full */
+	__u64 synack_retransmits;
+	__u64 accept_queue_full;  /* times the accept queue reached its limit */
+	__u64 syn_queue_full;     /* times a SYN-ACK retransmit saw the SYN queue at its limit */
+	__u64 last_report_ns;     /* last SYNWAVE_LISTENER_ACCEPT_OVERFLOW record (rate limit) */
+	__u64 inode;
+	__u32 netns;
+	__u32 syn_queue;          /* as last sampled */
+	__u32 accept_queue;       /* as last sampled */
+	__u32 backlog;
+	__u32 max_syn_queue;
+	__u32 max_accept_queue;
+	__u16 family;
+	__u16 port;
+	__u8 accept_full_now;     /* 1 while the last sample found the accept queue full */
+	__u8 syn_full_now;
+	__u16 _pad0;
+	__u8 addr[SYNWAVE_ADDR_LEN];
+};
+_Static_assert(sizeof(struct synwave_listener_stats) == 96, "synwave_listener_stats ABI");
+
 /* Read-only settings of the BPF programs, the single const volatile global. */
 struct synwave_bpf_config {
 	/* Wake the reader only once this much data is pending in the ring. */
 	__u64 wakeup_bytes;
+	/* Minimum time between two accept-overflow records of one listener. */
+	__u64 listener_report_ns;
 };
-_Static_assert(sizeof(struct synwave_bpf_config) == 8, "synwave_bpf_config ABI");
+_Static_assert(sizeof(struct synwave_bpf_config) == 16, "synwave_bpf_config ABI");
 
 #endif /* SYNWAVE_ABI_H */

@@ -45,6 +45,7 @@ public struct Correlator: Sendable {
         case .retransmit(let e): process(e)
         case .reset(let e): process(e)
         case .socket(let e): process(e, into: &records)
+        case .listener: break // about a listener's queues, not a connection
         }
     }
 

@@ -1,0 +1,64 @@
+/// One listener as sock_diag reported it at a poll.
+public struct ListenerSnapshot: Equatable, Sendable {
+    public var cookie: UInt64
+    public var listener: ListenerAddress
+    /// Children waiting for accept() (sk_ack_backlog; `ss` Recv-Q).
+    public var acceptQueue: UInt32
+    /// sk_max_ack_backlog (`ss` Send-Q): both queues hold one more than this.
+    public var backlog: UInt32
+    /// sk_drops since the listener was created: final ACKs and SYNs it dropped.
+    public var drops: UInt32
+    public var inode: UInt64
+    public var uid: UInt32
+
+    public init(cookie: UInt64, listener: ListenerAddress, acceptQueue: UInt32, backlog: UInt32,
+                drops: UInt32, inode: UInt64, uid: UInt32 = 0) {
+        self.cookie = cookie
+        self.listener = listener
+        self.acceptQueue = acceptQueue
+        self.backlog = backlog
+        self.drops = drops
+        self.inode = inode
+        self.uid = uid
+    }
+}
+
+/// A half-open request (SYN_RECV mini-socket) as sock_diag reported it: only its local end
+/// ties it to a listener.
+public struct RequestSnapshot: Equatable, Sendable {
+    public var local: ListenerAddress
+
+    public init(local: ListenerAddress) {
+        self.local = local
+    }
+}
+
+/// Who holds a listening socket open.
+public struct SocketOwner: Equatable, Sendable {
+    public var pid: UInt32
+    public var comm: String
+
+    public init(pid: UInt32, comm: String) {
+        self.pid = pid
+        self.comm = comm
+    }
+}
+
+/// Everything one poll of one network namespace found.
+public struct NamespacePoll: Equatable, Sendable {
+    public var netns: UInt32
+    /// The namespace's name (/run/netns/NAME) or path, for display.
+    public var name: String
+    public var listeners: [ListenerSnapshot]
+    public var requests: [RequestSnapshot]
+    public var counters: NamespaceCounters
+
+    public init(netns: UInt32, name: String, listeners: [ListenerSnapshot], requests: [RequestSnapshot],
+                counters: NamespaceCounters) {
+        self.netns = netns
+        self.name = name
+        self.listeners = listeners
+        self.requests = requests
+        self.counters = counters
+    }
+}

@@ -1,0 +1,53 @@
+import SynwaveCore
+
+/// Polls the listeners of the chosen network namespaces through sock_diag. The own namespace is
+/// always watched; named ones must open at start; with `discover`, namespaces found under
+/// /run/netns and /proc/*/ns/net are added as they appear and dropped as they vanish (an open
+/// probe holds its namespace alive, so it is released as soon as the namespace is gone).
+public final class ListenerPoller {
+    private var probes: [NamespaceTarget: NamespaceProbe] = [:]
+    private let named: [NamespaceTarget]
+    private let discover: Bool
+
+    /// Opens every named namespace now, so a wrong name is reported at once.
+    public init(namespaces: [NamespaceTarget], discover: Bool) throws(SyscallError) {
+        self.named = [.own] + namespaces.filter { $0 != .own }
+        self.discover = discover
+        for target in named where probes[target] == nil {
+            probes[target] = try NamespaceProbe(target)
+        }
+    }
+
+    /// One poll of every namespace; a namespace that fails (it vanished) is dropped, not fatal.
+    public func poll() -> (polls: [NamespacePoll], failures: [String]) {
+        refreshTargets()
+        var polls: [NamespacePoll] = []
+        var failures: [String] = []
+        var seen: Set<UInt32> = []
+        for (target, probe) in probes.sorted(by: { $0.value.netns < $1.value.netns }) {
+            do {
+                // Two paths to one namespace (a name and a pid): poll it once.
+                guard seen.insert(probe.netns).inserted else { continue }
+                polls.append(try probe.poll())
+            } catch {
+                failures.append("netns \(target.name): \(error)")
+                probes[target] = nil
+            }
+        }
+        return (polls, failures)
+    }
+
+    private func refreshTargets() {
+        guard discover else {
+            // A named namespace deleted since: release it (its path no longer resolves).
+            for (target, probe) in probes where (try? target.inode()) != probe.netns { probes[target] = nil }
+            return
+        }
+        let found = NamespaceDiscovery.all()
+        let wanted = Set(found).union(named)
+        for target in probes.keys where !wanted.contains(target) { probes[target] = nil }
+        for target in found where probes[target] == nil {
+            probes[target] = try? NamespaceProbe(target)
+        }
+    }
+}

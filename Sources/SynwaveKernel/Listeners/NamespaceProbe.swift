@@ -1,0 +1,86 @@
+import CNetlinkDiag
+import SynwaveCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network namespace to watch: where its handle is, and what to call it.
+public struct NamespaceTarget: Hashable, Sendable {
+    /// nil: synwave's own namespace.
+    public var path: String?
+    public var name: String
+
+    public init(path: String?, name: String) {
+        self.path = path
+        self.name = name
+    }
+
+    public static let own = NamespaceTarget(path: nil, name: "host")
+
+    /// The namespace's inode number (what the BPF programs report as netns).
+    func inode() throws(SyscallError) -> UInt32 {
+        var info = stat()
+        let file = path ?? "/proc/self/ns/net"
+        guard stat(file, &info) == 0 else { throw .last("stat(\(file))") }
+        return UInt32(truncatingIfNeeded: info.st_ino)
+    }
+}
+
+/// Everything synwave reads inside one network namespace, opened once and bound to it
+/// (no setns per poll): a sock_diag socket and the namespace's netstat file.
+final class NamespaceProbe {
+    let target: NamespaceTarget
+    let netns: UInt32
+    private let diag: SockDiag
+    private let netstatFD: Int32
+    private var text = [UInt8](repeating: 0, count: 16 * 1024)
+
+    init(_ target: NamespaceTarget) throws(SyscallError) {
+        self.target = target
+        var nsfd: Int32 = -1
+        if let path = target.path {
+            nsfd = open(path, O_RDONLY | O_CLOEXEC)
+            if nsfd < 0 { throw .last("open(\(path))") }
+        }
+        defer { if nsfd >= 0 { close(nsfd) } }
+        var info = stat()
+        if nsfd >= 0 {
+            guard fstat(nsfd, &info) == 0 else { throw .last("fstat(\(target.path ?? ""))") }
+        } else {
+            guard stat("/proc/self/ns/net", &info) == 0 else { throw .last("stat(/proc/self/ns/net)") }
+        }
+        netns = UInt32(truncatingIfNeeded: info.st_ino)
+        var diagFD: Int32 = -1
+        var netstat: Int32 = -1
+        let rc = synwave_open_in_netns(nsfd, &diagFD, &netstat)
+        if rc < 0 { throw SyscallError("open sock_diag in netns \(target.name)", errno: .init(rawValue: -rc)) }
+        diag = SockDiag(fd: diagFD, netns: netns)
+        netstatFD = netstat
+    }
+
+    deinit { close(netstatFD) }
+
+    func poll() throws(SyscallError) -> NamespacePoll {
+        let (listeners, requests) = try diag.dump()
+        return NamespacePoll(netns: netns, name: target.name, listeners: listeners, requests: requests,
+                             counters: try counters())
+    }
+
+    /// Re-reads the netstat file from the start: the kernel regenerates it on every read.
+    private func counters() throws(SyscallError) -> NamespaceCounters {
+        var length = 0
+        while true {
+            let count = text.withUnsafeMutableBytes { buffer in
+                pread(netstatFD, buffer.baseAddress! + length, buffer.count - length, off_t(length))
+            }
+            if count < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw .last("read(/proc/net/netstat of \(target.name))")
+            }
+            if count == 0 { break }
+            length += count
+            if length == text.count { text += [UInt8](repeating: 0, count: text.count) }
+        }
+        return NamespaceCounters(netstat: Substring(String(decoding: text[0..<length], as: UTF8.self)))
+    }
+}

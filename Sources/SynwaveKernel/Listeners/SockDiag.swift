@@ -1,0 +1,135 @@
+import CNetlinkDiag
+import SynwaveCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TCP listeners and half-open requests of one network namespace, through a NETLINK_SOCK_DIAG
+/// socket opened inside it (what `ss -lnt` reads). Owns the socket.
+final class SockDiag {
+    private let fd: Int32
+    let netns: UInt32
+    private var sequence: UInt32 = 0
+    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+
+    init(fd: Int32, netns: UInt32) {
+        self.fd = fd
+        self.netns = netns
+    }
+
+    deinit { close(fd) }
+
+    private static let tcpListen: UInt8 = 10
+    private static let tcpSynRecv: UInt8 = 3
+    private static let skMemInfoDrops = 8 // SK_MEMINFO_DROPS in linux/sock_diag.h
+
+    /// Listeners (with their drop counts) and request sockets, of both address families.
+    func dump() throws(SyscallError) -> (listeners: [ListenerSnapshot], requests: [RequestSnapshot]) {
+        var listeners: [ListenerSnapshot] = []
+        var requests: [RequestSnapshot] = []
+        for family in [UInt8(AF_INET), UInt8(AF_INET6)] {
+            try dump(family: family, listeners: &listeners, requests: &requests)
+        }
+        return (listeners, requests)
+    }
+
+    private func dump(family: UInt8, listeners: inout [ListenerSnapshot], requests: inout [RequestSnapshot]) throws(SyscallError) {
+        sequence &+= 1
+        try send(family: family)
+        while true {
+            let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw .last("recv(sock_diag)")
+            }
+            let outcome = buffer.withUnsafeBytes { raw in
+                Result { () throws(SyscallError) -> Bool in
+                    try parse(UnsafeRawBufferPointer(rebasing: raw[0..<received]), &listeners, &requests)
+                }
+            }
+            if try outcome.get() { return }
+        }
+    }
+
+    private func send(family: UInt8) throws(SyscallError) {
+        struct Request {
+            var header = nlmsghdr()
+            var body = inet_diag_req_v2()
+        }
+        var request = Request()
+        request.header.nlmsg_len = UInt32(MemoryLayout<Request>.size)
+        request.header.nlmsg_type = UInt16(SOCK_DIAG_BY_FAMILY)
+        request.header.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
+        request.header.nlmsg_seq = sequence
+        request.body.sdiag_family = family
+        request.body.sdiag_protocol = UInt8(IPPROTO_TCP)
+        request.body.idiag_ext = UInt8(1 << (INET_DIAG_SKMEMINFO - 1))
+        // SYN_RECV also selects request (NEW_SYN_RECV) sockets.
+        request.body.idiag_states = (1 << UInt32(Self.tcpListen)) | (1 << UInt32(Self.tcpSynRecv))
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let sent = withUnsafeBytes(of: &request) { body in
+            withUnsafePointer(to: &address) { to in
+                to.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, body.baseAddress, body.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                }
+            }
+        }
+        if sent < 0 { throw .last("sendto(sock_diag)") }
+    }
+
+    /// Returns true at the end of the dump.
+    private func parse(_ data: UnsafeRawBufferPointer, _ listeners: inout [ListenerSnapshot],
+                       _ requests: inout [RequestSnapshot]) throws(SyscallError) -> Bool {
+        let headerSize = MemoryLayout<nlmsghdr>.size
+        var offset = 0
+        while offset + headerSize <= data.count {
+            let header = data.loadUnaligned(fromByteOffset: offset, as: nlmsghdr.self)
+            let length = Int(header.nlmsg_len)
+            guard length >= headerSize, offset + length <= data.count else { return true }
+            let payload = UnsafeRawBufferPointer(rebasing: data[(offset + headerSize)..<(offset + length)])
+            switch Int32(header.nlmsg_type) {
+            case NLMSG_DONE:
+                return true
+            case NLMSG_ERROR:
+                let code = payload.count >= 4 ? payload.loadUnaligned(as: Int32.self) : -EIO
+                if code != 0 { throw SyscallError("sock_diag dump", errno: .init(rawValue: -code)) }
+            default:
+                if header.nlmsg_seq == sequence { decode(payload, &listeners, &requests) }
+            }
+            offset += (length + 3) & ~3
+        }
+        return false
+    }
+
+    private func decode(_ payload: UnsafeRawBufferPointer, _ listeners: inout [ListenerSnapshot],
+                        _ requests: inout [RequestSnapshot]) {
+        let messageSize = MemoryLayout<inet_diag_msg>.size
+        guard payload.count >= messageSize else { return }
+        var message = payload.loadUnaligned(as: inet_diag_msg.self)
+        let family = UInt16(message.idiag_family)
+        guard let address = withUnsafeBytes(of: &message.id.idiag_src, { IPAddress(family: family, bytes: $0) }) else { return }
+        let local = ListenerAddress(netns: netns, address: address, port: UInt16(bigEndian: message.id.idiag_sport))
+        if message.idiag_state == Self.tcpSynRecv {
+            requests.append(RequestSnapshot(local: local))
+            return
+        }
+        guard message.idiag_state == Self.tcpListen else { return }
+        var drops: UInt32 = 0
+        var offset = messageSize
+        // Attributes: rtattr {len, type} then data, each aligned to 4 bytes.
+        while offset + 4 <= payload.count {
+            let length = Int(payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+            let type = payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
+            guard length >= 4, offset + length <= payload.count else { break }
+            if type == UInt16(INET_DIAG_SKMEMINFO), length >= 4 + 4 * (Self.skMemInfoDrops + 1) {
+                drops = payload.loadUnaligned(fromByteOffset: offset + 4 + 4 * Self.skMemInfoDrops, as: UInt32.self)
+            }
+            offset += (length + 3) & ~3
+        }
+        let cookie = UInt64(message.id.idiag_cookie.0) | UInt64(message.id.idiag_cookie.1) << 32
+        listeners.append(ListenerSnapshot(
+            cookie: cookie, listener: local, acceptQueue: message.idiag_rqueue, backlog: message.idiag_wqueue,
+            drops: drops, inode: UInt64(message.idiag_inode), uid: message.idiag_uid))
+    }
+}

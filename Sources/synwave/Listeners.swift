@@ -1,0 +1,177 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import SynwaveCore
+import SynwaveKernel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Listeners: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every TCP listener's SYN and accept queues: depth, peaks, overflows, drops, SYN-ACK retransmits.",
+        discussion: """
+            Without --watch: one snapshot of the current depths, like `ss -lnt` with the half-open (SYN \
+            queue) count per listener. With --watch: loads the BPF listener programs and refreshes every \
+            --interval with the peaks and drops seen since start, until Ctrl-C. OVERFLOWS counts final ACKs \
+            and SYNs dropped on a full accept queue (the namespace's ListenOverflows); SYN-DROPS counts SYNs \
+            dropped on a full SYN queue (TCPReqQFullDrop). Syncookies are counted by the kernel per \
+            namespace only, shown under the table.
+            """)
+
+    @Flag(help: "Refresh until Ctrl-C, with peaks and drops since start.")
+    var watch = false
+
+    @Option(help: ArgumentHelp("Time between refreshes: 100ms to 1h, e.g. 500ms or 2s.", valueName: "duration"))
+    var interval = "1s"
+
+    @Option(help: ArgumentHelp("Stop after this many refreshes (with --watch).", valueName: "count"))
+    var count: UInt64?
+
+    @Flag(help: "One JSON object per listener and per namespace, each on its own line.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Also watch this network namespace: a name under /run/netns or a path like /proc/PID/ns/net (repeatable).",
+                               valueName: "netns"))
+    var netns: [String] = []
+
+    @Flag(help: "Watch every network namespace found under /run/netns and /proc/*/ns/net, as they come and go.")
+    var allNetns = false
+
+    @OptionGroup var tracing: TracingOptions
+
+    func validate() throws {
+        let nanos = try intervalNs()
+        guard nanos >= 100_000_000, nanos <= 3_600_000_000_000 else {
+            throw ValidationError("--interval must be between 100ms and 1h, not \(interval)")
+        }
+        if count == 0 { throw ValidationError("--count must be at least 1") }
+        if count != nil, !watch { throw ValidationError("--count needs --watch") }
+    }
+
+    func intervalNs() throws -> UInt64 {
+        guard let nanos = DurationText.parseNanoseconds(interval) else {
+            throw ValidationError("--interval '\(interval)' is not a duration like 500ms, 1s or 2m")
+        }
+        return nanos
+    }
+
+    func run() async throws {
+        let logger = tracing.bootstrapLogging()
+        let poller: ListenerPoller
+        do {
+            poller = try ListenerPoller(namespaces: netns.map(NamespaceDiscovery.target(for:)), discover: allNetns)
+        } catch {
+            StandardError.line("synwave: \(error)")
+            throw ExitCode.failure
+        }
+        let owners = OwnerResolver()
+        let output = OutputWriter(fd: 1)
+        var table = ListenerTable()
+        guard watch else {
+            let report = Self.refresh(poller, tracer: nil, owners: owners, table: &table)
+            if json { ListenerReportFormatter.json(report, poll: 1, into: &output.buffer) } else {
+                ListenerReportFormatter.text(report, into: &output.buffer)
+            }
+            output.flush()
+            return
+        }
+
+        var options = try tracing.tracerOptions()
+        options.programs = .listeners
+        let tracer: KernelTracer
+        do {
+            tracer = try KernelTracer.start(options, logger: logger)
+        } catch {
+            StandardError.line("synwave: \(error)")
+            throw ExitCode.failure
+        }
+        if tracer.mode != .btf {
+            StandardError.line("synwave: tp_btf unavailable: peaks and drops come from the polls only")
+        }
+        // The listener programs also send events; nobody here prints them, but the ring must be read.
+        let reader = RingBufferReader(tracer: tracer, pollIntervalMs: 10)
+        let watcher = ListenerWatcher(
+            poller: poller, tracer: tracer, owners: owners, output: output, json: json,
+            intervalNs: try intervalNs(), count: count, events: reader.batches)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: KernelEventSource(reader: reader), successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do { try await group.run() } catch {
+            StandardError.line("synwave: \(error)")
+            throw ExitCode.failure
+        }
+        let stats = (try? tracer.stats()) ?? TracerStats()
+        if stats.listenersUntracked > 0 {
+            StandardError.line("synwave: \(stats.listenersUntracked) listener samples lost: the kernel's listener map was full")
+        }
+    }
+
+    /// One poll of every namespace joined with the kernel's statistics.
+    static func refresh(_ poller: ListenerPoller, tracer: KernelTracer?, owners: OwnerResolver,
+                        table: inout ListenerTable) -> ListenerReport {
+        let (polls, failures) = poller.poll()
+        for failure in failures { StandardError.line("synwave: \(failure)") }
+        var kernel: [UInt64: ListenerKernelStats] = [:]
+        if let tracer {
+            do { kernel = try tracer.listenerStats() } catch { StandardError.line("synwave: \(error)") }
+        }
+        let inodes = polls.flatMap { $0.listeners.map(\.inode) }
+        return table.update(polls: polls, kernel: kernel, owners: owners.owners(of: inodes))
+    }
+}
+
+/// The `--watch` loop: a refresh every interval until shutdown or `count` refreshes.
+final class ListenerWatcher: Service, @unchecked Sendable {
+    private let poller: ListenerPoller
+    private let tracer: KernelTracer
+    private let owners: OwnerResolver
+    private let output: OutputWriter
+    private let json: Bool
+    private let intervalNs: UInt64
+    private let count: UInt64?
+    private let events: AsyncStream<[KernelEvent]>
+    private let clearScreen = isatty(1) != 0
+
+    init(poller: ListenerPoller, tracer: KernelTracer, owners: OwnerResolver, output: OutputWriter, json: Bool,
+         intervalNs: UInt64, count: UInt64?, events: AsyncStream<[KernelEvent]>) {
+        self.poller = poller
+        self.tracer = tracer
+        self.owners = owners
+        self.output = output
+        self.json = json
+        self.intervalNs = intervalNs
+        self.count = count
+        self.events = events
+    }
+
+    func run() async throws {
+        let events = self.events
+        let drain = Task { for await _ in events {} }
+        defer { drain.cancel() }
+        StandardError.line("synwave: watching TCP listeners every \(intervalNs / 1_000_000)ms; Ctrl-C to stop")
+        var table = ListenerTable()
+        var refreshes: UInt64 = 0
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
+            refreshes += 1
+            if json {
+                ListenerReportFormatter.json(report, poll: refreshes, into: &output.buffer)
+            } else {
+                if clearScreen { output.buffer.append(contentsOf: "\u{1b}[H\u{1b}[2J".utf8) } else if refreshes > 1 {
+                    output.line("")
+                }
+                ListenerReportFormatter.text(report, into: &output.buffer)
+            }
+            output.flush()
+            if output.closed { return }
+            if let count, refreshes >= count { return }
+            let pause = intervalNs
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(pause)) }
+        }
+    }
+}

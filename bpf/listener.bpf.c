@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Listener queues. Nothing fires when a SYN arrives or a request socket is created, so the
+ * listener is sampled where the kernel does show it: sock:sk_data_ready (a child was queued
+ * for accept), skb:kfree_skb TCP_LISTEN_OVERFLOW (a final ACK met a full accept queue) and
+ * tcp:tcp_retransmit_synack (retransmit.bpf.c). The current depths of every listener come
+ * from the sock_diag poller; this side keeps what a poll can miss: peaks and drops.
+ */
+#include "listener.bpf.h"
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(sw_listener_ready, const struct sock *sk)
+{
+	struct synwave_listener_stats *s;
+	struct tcp_sock *tp;
+	__u64 cookie;
+
+	/* Fires for every socket that receives data: leave all but listeners at once. */
+	if (sk->__sk_common.skc_state != TCP_LISTEN)
+		return 0;
+	/* NULL for non-TCP listeners (AF_UNIX streams use TCP_LISTEN too). */
+	tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return 0;
+	cookie = bpf_get_socket_cookie((void *)sk);
+	s = synwave_listener_stats((struct sock *)sk, cookie);
+	if (!s)
+		return 0;
+	synwave_listener_sample(s, tp);
+	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
+{
+	struct synwave_listener_stats *s;
+	struct tcp_sock *tp;
+	__u64 cookie, now;
+
+	/* Drop reasons named TCP_LISTEN_OVERFLOW since 6.0, rx_sk since 6.12: older kernels
+	 * count only through the sock_diag poller (see issue 6). */
+	if (!bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
+		return 0;
+	if (reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) || !rx_sk)
+		return 0;
+	if (rx_sk->__sk_common.skc_state != TCP_LISTEN)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(rx_sk);
+	if (!tp)
+		return 0;
+	cookie = bpf_get_socket_cookie(rx_sk);
+	s = synwave_listener_stats(rx_sk, cookie);
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&s->accept_overflows, 1);
+	synwave_listener_sample(s, tp);
+	synwave_listener_check_accept_full(rx_sk, cookie, s);
+	/* A full queue drops every retransmitted ACK: one record per interval, with the total. */
+	now = bpf_ktime_get_boot_ns();
+	if (now - s->last_report_ns >= cfg.listener_report_ns) {
+		s->last_report_ns = now;
+		synwave_listener_report(rx_sk, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
+	}
+	return 0;
+}

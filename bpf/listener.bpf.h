@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Per-listener queue statistics (map "listeners"), shared by every program that sees a listener. */
+#ifndef SYNWAVE_LISTENER_BPF_H
+#define SYNWAVE_LISTENER_BPF_H
+
+#include "tuple.bpf.h"
+
+/* A listener's statistics, created the first time any program sees it; NULL (and counted)
+ * only if the map refuses the entry. */
+static __always_inline struct synwave_listener_stats *synwave_listener_stats(struct sock *listener, __u64 cookie)
+{
+	struct synwave_listener_stats *stats = bpf_map_lookup_elem(&listeners, &cookie);
+	struct synwave_listener_stats fresh = {};
+	const struct sock_common *skc = &listener->__sk_common;
+
+	if (stats)
+		return stats;
+	fresh.netns = synwave_netns(skc);
+	fresh.family = skc->skc_family;
+	fresh.port = skc->skc_num;
+	if (fresh.family == AF_INET6)
+		__builtin_memcpy(fresh.addr, &skc->skc_v6_rcv_saddr, 16);
+	else
+		__builtin_memcpy(fresh.addr, &skc->skc_rcv_saddr, 4);
+	fresh.inode = BPF_CORE_READ(listener, sk_socket, file, f_inode, i_ino);
+	/* NOEXIST: another CPU may have created it meanwhile; its entry wins. */
+	bpf_map_update_elem(&listeners, &cookie, &fresh, BPF_NOEXIST);
+	stats = bpf_map_lookup_elem(&listeners, &cookie);
+	if (!stats)
+		synwave_count(SYNWAVE_COUNTER_LISTENER_UNTRACKED);
+	return stats;
+}
+
+/* Current depths into the statistics. The maxima are a plain compare-and-store: two CPUs
+ * sampling one listener at the same instant may keep the smaller, and the next sample
+ * corrects it; an atomic max would need cmpxchg loops (5.12+) for that rare case. */
+static __always_inline void synwave_listener_sample(struct synwave_listener_stats *s, const struct tcp_sock *tp)
+{
+	const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+	__u32 syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
+	__u32 accept_queue = sk->sk_ack_backlog;
+
+	s->syn_queue = syn_queue;
+	s->accept_queue = accept_queue;
+	s->backlog = sk->sk_max_ack_backlog;
+	if (syn_queue > s->max_syn_queue)
+		s->max_syn_queue = syn_queue;
+	if (accept_queue > s->max_accept_queue)
+		s->max_accept_queue = accept_queue;
+}
+
+static __always_inline void synwave_listener_report(struct sock *listener, __u64 cookie,
+						    const struct synwave_listener_stats *s, __u8 kind)
+{
+	struct synwave_listener_event *e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_LISTENER);
+
+	if (!e)
+		return;
+	e->hdr.cookie = cookie;
+	e->hdr.skaddr = (__u64)listener;
+	e->hdr.flags = SYNWAVE_EVF_COOKIE;
+	e->kind = kind;
+	e->_pad0 = 0;
+	e->family = s->family;
+	e->netns = s->netns;
+	e->syn_queue = s->syn_queue;
+	e->accept_queue = s->accept_queue;
+	e->backlog = s->backlog;
+	e->port = s->port;
+	e->_pad1 = 0;
+	e->accept_overflows = s->accept_overflows;
+	e->inode = s->inode;
+	__builtin_memcpy(e->addr, s->addr, SYNWAVE_ADDR_LEN);
+	synwave_submit(e);
+}
+
+/*
+ * The kernel's test for a full accept queue is sk_ack_backlog > sk_max_ack_backlog: it
+ * holds backlog + 1. Reports the moment it fills, once, until a sample finds room again.
+ */
+static __always_inline void synwave_listener_check_accept_full(struct sock *listener, __u64 cookie,
+							       struct synwave_listener_stats *s)
+{
+	if (s->accept_queue <= s->backlog) {
+		s->accept_full_now = 0;
+		return;
+	}
+	if (s->accept_full_now)
+		return;
+	s->accept_full_now = 1;
+	__sync_fetch_and_add(&s->accept_queue_full, 1);
+	synwave_listener_report(listener, cookie, s, SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL);
+}
+
+/* The same for the SYN queue (inet_csk_reqsk_queue_is_full: qlen > sk_max_ack_backlog). */
+static __always_inline void synwave_listener_check_syn_full(struct sock *listener, __u64 cookie,
+							    struct synwave_listener_stats *s)
+{
+	if (s->syn_queue <= s->backlog) {
+		s->syn_full_now = 0;
+		return;
+	}
+	if (s->syn_full_now)
+		return;
+	s->syn_full_now = 1;
+	__sync_fetch_and_add(&s->syn_queue_full, 1);
+	synwave_listener_report(listener, cookie, s, SYNWAVE_LISTENER_SYN_QUEUE_FULL);
+}
+
+#endif /* SYNWAVE_LISTENER_BPF_H */
