@@ -5,7 +5,7 @@ import Testing
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 2)
+        #expect(SYNWAVE_ABI_VERSION == 3)
     }
 
     @Test func header() {
@@ -112,13 +112,52 @@ import Testing
     }
 
     @Test func configAndEnums() {
-        #expect(MemoryLayout<synwave_bpf_config>.size == 8)
+        typealias C = synwave_bpf_config
+        #expect(MemoryLayout<C>.size == 16)
+        #expect(MemoryLayout<C>.offset(of: \C.listener_report_ns) == 8)
         #expect(SYNWAVE_EVENT_STATE.rawValue == 1)
         #expect(SYNWAVE_EVF_COOKIE.rawValue == 1)
         #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)
         #expect(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue == 0)
         #expect(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue == 1)
         #expect(SYNWAVE_COUNTER_SUBMITTED.rawValue == 2)
+        #expect(SYNWAVE_COUNTER_LISTENER_UNTRACKED.rawValue == 3)
         #expect(SYNWAVE_COUNTER_MAX.rawValue == 8)
+    }
+
+    @Test func listenerEvent() {
+        typealias E = synwave_listener_event
+        #expect(MemoryLayout<E>.size == 88)
+        #expect(MemoryLayout<E>.offset(of: \E.kind) == 32)
+        #expect(MemoryLayout<E>.offset(of: \E.family) == 34)
+        #expect(MemoryLayout<E>.offset(of: \E.netns) == 36)
+        #expect(MemoryLayout<E>.offset(of: \E.syn_queue) == 40)
+        #expect(MemoryLayout<E>.offset(of: \E.accept_queue) == 44)
+        #expect(MemoryLayout<E>.offset(of: \E.backlog) == 48)
+        #expect(MemoryLayout<E>.offset(of: \E.port) == 52)
+        #expect(MemoryLayout<E>.offset(of: \E.accept_overflows) == 56)
+        #expect(MemoryLayout<E>.offset(of: \E.inode) == 64)
+        #expect(MemoryLayout<E>.offset(of: \E.addr) == 72)
+        #expect(SYNWAVE_EVENT_LISTENER.rawValue == 5)
+        #expect(SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL.rawValue == 1 && SYNWAVE_LISTENER_SYN_QUEUE_FULL.rawValue == 3)
+    }
+
+    @Test func listenerStats() {
+        typealias S = synwave_listener_stats
+        #expect(MemoryLayout<S>.size == 96)
+        #expect(MemoryLayout<S>.offset(of: \S.accept_overflows) == 0)
+        #expect(MemoryLayout<S>.offset(of: \S.synack_retransmits) == 8)
+        #expect(MemoryLayout<S>.offset(of: \S.accept_queue_full) == 16)
+        #expect(MemoryLayout<S>.offset(of: \S.syn_queue_full) == 24)
+        #expect(MemoryLayout<S>.offset(of: \S.last_report_ns) == 32)
+        #expect(MemoryLayout<S>.offset(of: \S.inode) == 40)
+        #expect(MemoryLayout<S>.offset(of: \S.netns) == 48)
+        #expect(MemoryLayout<S>.offset(of: \S.max_syn_queue) == 64)
+        #expect(MemoryLayout<S>.offset(of: \S.max_accept_queue) == 68)
+        #expect(MemoryLayout<S>.offset(of: \S.family) == 72)
+        #expect(MemoryLayout<S>.offset(of: \S.port) == 74)
+        #expect(MemoryLayout<S>.offset(of: \S.accept_full_now) == 76)
+        #expect(MemoryLayout<S>.offset(of: \S.syn_full_now) == 77)
+        #expect(MemoryLayout<S>.offset(of: \S.addr) == 80)
     }
 }

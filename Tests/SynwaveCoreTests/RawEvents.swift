@@ -82,6 +82,25 @@ enum RawEvents {
         return withUnsafeBytes(of: e) { Array($0) }
     }
 
+    static func listener(kind: UInt8 = 1, family: UInt16 = 2) -> [UInt8] {
+        var e = synwave_listener_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_LISTENER.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_listener_event>.size)
+        e.hdr.flags = 1
+        e.hdr.cookie = 10
+        e.kind = kind
+        e.family = family
+        e.netns = 4026532000
+        e.syn_queue = 1
+        e.accept_queue = 3
+        e.backlog = 2
+        e.port = 5004
+        e.accept_overflows = 12
+        e.inode = 777
+        e.addr.0 = 10; e.addr.3 = 2
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
     static func decode(_ bytes: [UInt8]) -> Result<KernelEvent, DecodeError> {
         bytes.withUnsafeBytes { EventDecoder.decode($0) }
     }

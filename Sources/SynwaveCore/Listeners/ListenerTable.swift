@@ -63,10 +63,11 @@ public struct ListenerTable: Sendable {
     private var tracked: [UInt64: Tracked] = [:]
     private var namespaceBaselines: [UInt32: NamespaceCounters] = [:]
     /// sk_drops counts each final ACK dropped on a full accept queue this many times: once in
-    /// tcp_listendrop(), once more when tcp_v4_rcv discards the segment on the listener.
+    /// tcp_listendrop(), once more when tcp_v4_rcv/tcp_v6_rcv discard the segment on the
+    /// listener (verified on 6.18; a SYN dropped on a full queue counts once).
     public var dropsPerAckOverflow: UInt64
 
-    public init(dropsPerAckOverflow: UInt64 = 1) {
+    public init(dropsPerAckOverflow: UInt64 = 2) {
         self.dropsPerAckOverflow = dropsPerAckOverflow
     }
 

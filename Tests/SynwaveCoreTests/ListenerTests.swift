@@ -1,0 +1,168 @@
+import CSynwaveABI
+import Testing
+@testable import SynwaveCore
+
+@Suite struct ListenerEventDecodingTests {
+    @Test func decodesAListenerEvent() throws {
+        guard case .success(.listener(let e)) = RawEvents.decode(RawEvents.listener()) else {
+            Issue.record("not a listener event")
+            return
+        }
+        #expect(e.kind == .acceptQueueFull)
+        #expect(e.socket == SocketIdentity(kind: .cookie, value: 10))
+        #expect(e.listener.endpoint == "10.0.0.2:5004")
+        #expect(e.listener.netns == 4026532000)
+        #expect(e.acceptQueue == 3 && e.backlog == 2 && e.synQueue == 1)
+        #expect(e.acceptOverflows == 12 && e.inode == 777)
+    }
+
+    @Test func rejectsMalformedListenerEvents() {
+        #expect(RawEvents.decode(RawEvents.listener(kind: 0)) == .failure(.invalidField("listener event kind", 0)))
+        #expect(RawEvents.decode(RawEvents.listener(family: 7)) == .failure(.invalidFamily(7)))
+        let short = Array(RawEvents.listener().prefix(80))
+        #expect(RawEvents.decode(short) == .failure(.sizeMismatch(type: 5, declared: 88, actual: 80, expected: 88)))
+    }
+
+    @Test func textLineSaysWhatIsDropped() throws {
+        guard case .success(.listener(var e)) = RawEvents.decode(RawEvents.listener(kind: 1)) else { return }
+        e.owner = SocketOwner(pid: 1234, comm: "python3")
+        var formatter = StateEventFormatter(bootToWallOffsetNs: 0, useUTC: true)
+        var out: [UInt8] = []
+        formatter.text(.listener(e), into: &out)
+        let line = String(decoding: out, as: UTF8.self)
+        #expect(line.hasSuffix("listener accept queue full 3/2 on 10.0.0.2:5004 (python3 1234): "
+            + "the application is not accepting; final ACKs and new SYNs are dropped"))
+        e.kind = .acceptOverflow
+        out = []
+        formatter.text(.listener(e), into: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains("dropping ACKs, 12 dropped so far"))
+    }
+}
+
+@Suite struct NamespaceCountersTests {
+    @Test func parsesTcpExtPairs() {
+        let text = """
+            TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed ListenOverflows ListenDrops TCPReqQFullDoCookies TCPReqQFullDrop
+            TcpExt: 4 1 0 12 15 4 3
+            IpExt: InNoRoutes ListenOverflows
+            IpExt: 9 99
+            """
+        let c = NamespaceCounters(netstat: Substring(text))
+        #expect(c.syncookiesSent == 4 && c.syncookiesReceived == 1 && c.listenOverflows == 12)
+        #expect(c.listenDrops == 15 && c.reqQueueFullCookies == 4 && c.reqQueueFullDrops == 3)
+    }
+
+    @Test func malformedTextIsIgnored() {
+        #expect(NamespaceCounters(netstat: "TcpExt: ListenOverflows\nTcpExt: x\ngarbage") == NamespaceCounters())
+        #expect(NamespaceCounters(netstat: "") == NamespaceCounters())
+        var later = NamespaceCounters()
+        later.listenOverflows = 5
+        var earlier = NamespaceCounters()
+        earlier.listenOverflows = 7
+        #expect(later.since(earlier).listenOverflows == 0, "a counter going back never underflows")
+    }
+}
+
+@Suite struct ListenerTableTests {
+    static let netns: UInt32 = 4026532001
+    static let any = IPAddress(parsing: "0.0.0.0")!
+
+    static func poll(acceptQueue: UInt32 = 0, backlog: UInt32 = 2, drops: UInt32 = 0, requests: Int = 0,
+                     counters: NamespaceCounters = NamespaceCounters()) -> NamespacePoll {
+        let listener = ListenerSnapshot(cookie: 42, listener: ListenerAddress(netns: netns, address: any, port: 5004),
+                                        acceptQueue: acceptQueue, backlog: backlog, drops: drops, inode: 9)
+        let request = RequestSnapshot(local: ListenerAddress(netns: netns, address: IPAddress(parsing: "10.0.0.2")!, port: 5004))
+        return NamespacePoll(netns: netns, name: "srv", listeners: [listener],
+                             requests: Array(repeating: request, count: requests), counters: counters)
+    }
+
+    @Test func dropsOfAnOlderListenerStartFromItsFirstSight() {
+        var table = ListenerTable()
+        let first = table.update(polls: [Self.poll(drops: 50)], kernel: [:])
+        #expect(first.rows.first?.drops == 0)
+        let second = table.update(polls: [Self.poll(drops: 53)], kernel: [:])
+        #expect(second.rows.first?.drops == 3)
+        #expect(second.rows.first?.synDrops == 3, "queue not full: SYN queue drops")
+    }
+
+    @Test func synDropsWhileTheAcceptQueueIsFullAreOverflows() {
+        var table = ListenerTable()
+        _ = table.update(polls: [Self.poll()], kernel: [:])
+        // Two final ACKs (counted twice each in sk_drops) and three SYNs dropped, queue full.
+        let kernel: [UInt64: ListenerKernelStats] = [42: ListenerKernelStats(acceptOverflows: 2, maxAcceptQueue: 3)]
+        let report = table.update(polls: [Self.poll(acceptQueue: 3, drops: 7)], kernel: kernel)
+        let row = try! #require(report.rows.first)
+        #expect(row.ackDrops == 2)
+        #expect(row.acceptOverflows == 5)
+        #expect(row.synDrops == 0)
+        #expect(row.acceptQueueFull && row.maxAcceptQueue == 3)
+    }
+
+    @Test func halfOpenRequestsMatchAWildcardListener() {
+        var table = ListenerTable()
+        let report = table.update(polls: [Self.poll(backlog: 4, requests: 5)],
+                                  kernel: [42: ListenerKernelStats(synackRetransmits: 6, maxSynQueue: 3)])
+        let row = try! #require(report.rows.first)
+        #expect(row.synQueue == 5 && row.maxSynQueue == 5 && row.synQueueFull)
+        #expect(row.synackRetransmits == 6)
+        // Peaks persist after the queue drains.
+        let later = table.update(polls: [Self.poll(backlog: 4)], kernel: [:])
+        #expect(later.rows.first?.synQueue == 0 && later.rows.first?.maxSynQueue == 5)
+    }
+
+    @Test func exactAddressWinsOverWildcard() {
+        let exact = ListenerSnapshot(cookie: 1, listener: ListenerAddress(netns: 1, address: IPAddress(parsing: "10.0.0.2")!, port: 80),
+                                     acceptQueue: 0, backlog: 4, drops: 0, inode: 0)
+        let wildcard = ListenerSnapshot(cookie: 2, listener: ListenerAddress(netns: 1, address: IPAddress(parsing: "::")!, port: 80),
+                                        acceptQueue: 0, backlog: 4, drops: 0, inode: 0)
+        let requests = [RequestSnapshot(local: ListenerAddress(netns: 1, address: IPAddress(parsing: "10.0.0.2")!, port: 80)),
+                        RequestSnapshot(local: ListenerAddress(netns: 1, address: IPAddress(parsing: "10.0.0.3")!, port: 80)),
+                        RequestSnapshot(local: ListenerAddress(netns: 1, address: IPAddress(parsing: "10.0.0.3")!, port: 81))]
+        let poll = NamespacePoll(netns: 1, name: "x", listeners: [wildcard, exact], requests: requests, counters: NamespaceCounters())
+        #expect(ListenerTable.halfOpenCounts(poll) == [1, 1])
+    }
+
+    @Test func namespaceCountersAreSinceFirstSightAndClosedListenersAreForgotten() {
+        var table = ListenerTable()
+        var start = NamespaceCounters()
+        start.syncookiesSent = 10
+        _ = table.update(polls: [Self.poll(counters: start)], kernel: [:])
+        var now = start
+        now.syncookiesSent = 14
+        var empty = Self.poll(counters: now)
+        empty.listeners = []
+        let report = table.update(polls: [empty], kernel: [:])
+        #expect(report.namespaces.first?.counters.syncookiesSent == 4)
+        #expect(report.rows.isEmpty)
+        // The same cookie back (it cannot be, but a new listener is): counted from zero.
+        let again = table.update(polls: [Self.poll(drops: 5)], kernel: [:])
+        #expect(again.rows.first?.drops == 5)
+    }
+
+    @Test func tableAndJSON() throws {
+        var table = ListenerTable()
+        var report = table.update(polls: [Self.poll(acceptQueue: 3)], kernel: [:], owners: [9: SocketOwner(pid: 7, comm: "nginx")])
+        var out: [UInt8] = []
+        ListenerReportFormatter.text(report, into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("NETNS"))
+        #expect(text.contains("0.0.0.0:5004") && text.contains("nginx 7") && text.contains("FULL 3"))
+        #expect(text.contains("srv (netns 4026532001): ListenOverflows 0"))
+        report.rows[0].owner = nil
+        out = []
+        ListenerReportFormatter.json(report, poll: 3, into: &out)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"type":"listener","poll":3,"netns":4026532001,"netns_name":"srv","cookie":42,"laddr":"0.0.0.0","lport":5004,"pid":null"#))
+        #expect(lines[1].hasPrefix(#"{"type":"netns","poll":3"#))
+    }
+
+    @Test func durations() {
+        #expect(DurationText.parseNanoseconds("100ms") == 100_000_000)
+        #expect(DurationText.parseNanoseconds("1.5s") == 1_500_000_000)
+        #expect(DurationText.parseNanoseconds("2m") == 120_000_000_000)
+        #expect(DurationText.parseNanoseconds("5") == nil)
+        #expect(DurationText.parseNanoseconds("-1s") == nil)
+        #expect(DurationText.parseNanoseconds("ms") == nil)
+    }
+}
