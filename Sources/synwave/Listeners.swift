@@ -31,6 +31,9 @@ struct Listeners: AsyncParsableCommand {
     @Flag(help: "One JSON object per listener and per namespace, each on its own line.")
     var json = false
 
+    @Flag(help: "With --watch --json: print a listener or namespace only when its line changed (all of them on the first refresh).")
+    var changes = false
+
     @Option(help: ArgumentHelp("Also watch this network namespace: a name under /run/netns or a path like /proc/PID/ns/net (repeatable).",
                                valueName: "netns"))
     var netns: [String] = []
@@ -47,6 +50,7 @@ struct Listeners: AsyncParsableCommand {
         }
         if count == 0 { throw ValidationError("--count must be at least 1") }
         if count != nil, !watch { throw ValidationError("--count needs --watch") }
+        if changes, !(watch && json) { throw ValidationError("--changes needs --watch and --json") }
     }
 
     func intervalNs() throws -> UInt64 {
@@ -90,9 +94,11 @@ struct Listeners: AsyncParsableCommand {
             StandardError.line("synwave: tp_btf unavailable: peaks and drops come from the polls only")
         }
         // The listener programs also send events; nobody here prints them, but the ring must be read.
-        let reader = RingBufferReader(tracer: tracer, pollIntervalMs: 10)
+        // Listener events are rare and the kernel wakes the reader early for a burst: a slow
+        // poll saves a wakeup every 10 ms.
+        let reader = RingBufferReader(tracer: tracer, pollIntervalMs: 100)
         let watcher = ListenerWatcher(
-            poller: poller, tracer: tracer, owners: owners, output: output, json: json,
+            poller: poller, tracer: tracer, owners: owners, output: output, json: json, changesOnly: changes,
             intervalNs: try intervalNs(), count: count, events: reader.batches)
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -120,8 +126,15 @@ struct Listeners: AsyncParsableCommand {
         if let tracer {
             do { kernel = try tracer.listenerStats() } catch { StandardError.line("synwave: \(error)") }
         }
-        let inodes = polls.flatMap { $0.listeners.map(\.inode) }
-        return table.update(polls: polls, kernel: kernel, owners: owners.owners(of: inodes))
+        // Owners first seen now are placed by the next refresh (the first one waits for them).
+        var report = table.update(polls: polls, kernel: kernel, owner: owners.cached)
+        if owners.hasPending {
+            owners.resolvePending()
+            for index in report.rows.indices where report.rows[index].owner == nil {
+                report.rows[index].owner = owners.cached(report.rows[index].inode)
+            }
+        }
+        return report
     }
 }
 
@@ -132,18 +145,22 @@ final class ListenerWatcher: Service, @unchecked Sendable {
     private let owners: OwnerResolver
     private let output: OutputWriter
     private let json: Bool
+    private let changesOnly: Bool
+    private var previousRows: [UInt64: ListenerRow] = [:]
+    private var previousNamespaces: [UInt32: NamespaceRow] = [:]
     private let intervalNs: UInt64
     private let count: UInt64?
     private let events: AsyncStream<[KernelEvent]>
     private let clearScreen = isatty(1) != 0
 
     init(poller: ListenerPoller, tracer: KernelTracer, owners: OwnerResolver, output: OutputWriter, json: Bool,
-         intervalNs: UInt64, count: UInt64?, events: AsyncStream<[KernelEvent]>) {
+         changesOnly: Bool, intervalNs: UInt64, count: UInt64?, events: AsyncStream<[KernelEvent]>) {
         self.poller = poller
         self.tracer = tracer
         self.owners = owners
         self.output = output
         self.json = json
+        self.changesOnly = changesOnly
         self.intervalNs = intervalNs
         self.count = count
         self.events = events
@@ -157,8 +174,9 @@ final class ListenerWatcher: Service, @unchecked Sendable {
         var table = ListenerTable()
         var refreshes: UInt64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
+            var report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
             refreshes += 1
+            if changesOnly { report = onlyChanged(report) }
             if json {
                 ListenerReportFormatter.json(report, poll: refreshes, into: &output.buffer)
             } else {
@@ -173,5 +191,23 @@ final class ListenerWatcher: Service, @unchecked Sendable {
             let pause = intervalNs
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(pause)) }
         }
+    }
+
+    /// The rows that differ from the last refresh's; listeners gone since are forgotten.
+    private func onlyChanged(_ report: ListenerReport) -> ListenerReport {
+        var changed = ListenerReport(rows: [], namespaces: [])
+        for row in report.rows where previousRows[row.cookie] != row {
+            changed.rows.append(row)
+            previousRows[row.cookie] = row
+        }
+        if previousRows.count > report.rows.count {
+            let present = Set(report.rows.map(\.cookie))
+            previousRows = previousRows.filter { present.contains($0.key) }
+        }
+        for namespace in report.namespaces where previousNamespaces[namespace.netns] != namespace {
+            changed.namespaces.append(namespace)
+            previousNamespaces[namespace.netns] = namespace
+        }
+        return changed
     }
 }

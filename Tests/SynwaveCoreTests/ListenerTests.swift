@@ -141,7 +141,7 @@ import Testing
 
     @Test func tableAndJSON() throws {
         var table = ListenerTable()
-        var report = table.update(polls: [Self.poll(acceptQueue: 3)], kernel: [:], owners: [9: SocketOwner(pid: 7, comm: "nginx")])
+        var report = table.update(polls: [Self.poll(acceptQueue: 3)], kernel: [:], owner: { $0 == 9 ? SocketOwner(pid: 7, comm: "nginx") : nil })
         var out: [UInt8] = []
         ListenerReportFormatter.text(report, into: &out)
         let text = String(decoding: out, as: UTF8.self)

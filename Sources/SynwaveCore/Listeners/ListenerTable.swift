@@ -38,6 +38,11 @@ public struct NamespaceRow: Equatable, Sendable {
 public struct ListenerReport: Equatable, Sendable {
     public var rows: [ListenerRow]
     public var namespaces: [NamespaceRow]
+
+    public init(rows: [ListenerRow], namespaces: [NamespaceRow]) {
+        self.rows = rows
+        self.namespaces = namespaces
+    }
 }
 
 /// Turns successive polls (sock_diag listeners and requests, namespace counters) and the BPF
@@ -58,9 +63,11 @@ public struct ListenerTable: Sendable {
         var maxSynQueue: UInt32 = 0
         var maxAcceptQueue: UInt32 = 0
         var acceptFullAtLastPoll = false
+        var lastSeenUpdate: UInt64 = 0
     }
 
     private var tracked: [UInt64: Tracked] = [:]
+    private var updates: UInt64 = 0
     private var namespaceBaselines: [UInt32: NamespaceCounters] = [:]
     /// sk_drops counts each final ACK dropped on a full accept queue this many times: once in
     /// tcp_listendrop(), once more when tcp_v4_rcv/tcp_v6_rcv discard the segment on the
@@ -71,11 +78,13 @@ public struct ListenerTable: Sendable {
         self.dropsPerAckOverflow = dropsPerAckOverflow
     }
 
+    /// `owner` maps a socket inode to the process holding it.
     public mutating func update(polls: [NamespacePoll], kernel: [UInt64: ListenerKernelStats],
-                                owners: [UInt64: SocketOwner] = [:]) -> ListenerReport {
+                                owner: (UInt64) -> SocketOwner? = { _ in nil }) -> ListenerReport {
         var rows: [ListenerRow] = []
+        rows.reserveCapacity(polls.reduce(0) { $0 + $1.listeners.count })
         var namespaces: [NamespaceRow] = []
-        var present: Set<UInt64> = []
+        updates += 1
         for poll in polls {
             // A namespace seen for the first time: its listeners predate synwave (or this poll).
             let firstSight = namespaceBaselines[poll.netns] == nil
@@ -84,7 +93,6 @@ public struct ListenerTable: Sendable {
                                            counters: poll.counters.since(namespaceBaselines[poll.netns]!)))
             let halfOpen = Self.halfOpenCounts(poll)
             for (index, snapshot) in poll.listeners.enumerated() {
-                present.insert(snapshot.cookie)
                 let stats = kernel[snapshot.cookie] ?? ListenerKernelStats()
                 var t = tracked[snapshot.cookie]
                     ?? Tracked(dropsBaseline: firstSight ? UInt64(snapshot.drops) : 0)
@@ -105,10 +113,11 @@ public struct ListenerTable: Sendable {
                 t.acceptFullAtLastPoll = acceptFull
                 t.maxSynQueue = max(t.maxSynQueue, synQueue, stats.maxSynQueue)
                 t.maxAcceptQueue = max(t.maxAcceptQueue, snapshot.acceptQueue, stats.maxAcceptQueue)
+                t.lastSeenUpdate = updates
                 tracked[snapshot.cookie] = t
                 rows.append(ListenerRow(
                     cookie: snapshot.cookie, listener: snapshot.listener, namespaceName: poll.name,
-                    owner: owners[snapshot.inode], inode: snapshot.inode,
+                    owner: owner(snapshot.inode), inode: snapshot.inode,
                     synQueue: synQueue, maxSynQueue: t.maxSynQueue,
                     acceptQueue: snapshot.acceptQueue, maxAcceptQueue: t.maxAcceptQueue, backlog: snapshot.backlog,
                     acceptOverflows: stats.acceptOverflows + t.synDropsAcceptFull, ackDrops: stats.acceptOverflows,
@@ -116,9 +125,11 @@ public struct ListenerTable: Sendable {
             }
         }
         // Closed listeners are forgotten; a namespace that vanished keeps its baseline (harmless).
-        tracked = tracked.filter { present.contains($0.key) }
-        rows.sort { ($0.listener.netns, $0.listener.port, $0.cookie) < ($1.listener.netns, $1.listener.port, $1.cookie) }
-        return ListenerReport(rows: rows, namespaces: namespaces)
+        if tracked.count > rows.count { tracked = tracked.filter { $0.value.lastSeenUpdate == updates } }
+        // By namespace and port; sorting small keys, not the rows, keeps this cheap for 10k listeners.
+        let keys = rows.map { (UInt64($0.listener.netns) << 32 | UInt64($0.listener.port) << 16, $0.cookie) }
+        let order = rows.indices.sorted { keys[$0] < keys[$1] }
+        return ListenerReport(rows: order.map { rows[$0] }, namespaces: namespaces)
     }
 
     /// Request sockets per listener (same index as `poll.listeners`): matched by port and exact

@@ -4,33 +4,51 @@ import Glibc
 #endif
 
 /// Finds which process holds a socket, by its inode: the `socket:[INODE]` links under
-/// /proc/PID/fd. A scan reads every process's descriptors, so results are cached and an
-/// unknown inode triggers at most one rescan per `minimumRescanNs`.
+/// /proc/PID/fd. A scan reads every process's descriptors, so results are cached: a new inode
+/// triggers at most one rescan per `minimumRescanNs`, and one a scan could not place (a socket
+/// held by a process in another PID namespace) is retried only every `missRetryNs`.
 public final class OwnerResolver: @unchecked Sendable {
     private var owners: [UInt64: SocketOwner] = [:]
+    private var missedAtNs: [UInt64: UInt64] = [:]
     private var lastScanNs: UInt64 = 0
     private let minimumRescanNs: UInt64
+    private let missRetryNs: UInt64
 
-    public init(minimumRescanNs: UInt64 = 2_000_000_000) {
+    public init(minimumRescanNs: UInt64 = 2_000_000_000, missRetryNs: UInt64 = 60_000_000_000) {
         self.minimumRescanNs = minimumRescanNs
+        self.missRetryNs = missRetryNs
     }
 
-    /// The owner of each inode it can find (0 and unknown inodes are left out).
-    public func owners(of inodes: some Sequence<UInt64>) -> [UInt64: SocketOwner] {
-        let wanted = inodes.filter { $0 != 0 }
-        if wanted.contains(where: { owners[$0] == nil }) { rescanIfDue() }
-        var result: [UInt64: SocketOwner] = [:]
-        for inode in wanted { if let owner = owners[inode] { result[inode] = owner } }
-        return result
+    private var pending: [UInt64] = []
+
+    public var hasPending: Bool { !pending.isEmpty }
+
+    /// The owner as of the last scan. An inode not seen yet is noted, and placed by the next
+    /// `resolvePending()`: one dictionary lookup per call, cheap enough for every listener every poll.
+    public func cached(_ inode: UInt64) -> SocketOwner? {
+        if let owner = owners[inode] { return owner }
+        if inode != 0, missedAtNs[inode] == nil { pending.append(inode) }
+        return nil
     }
 
-    public func owner(of inode: UInt64) -> SocketOwner? {
-        owners(of: [inode])[inode]
-    }
-
-    private func rescanIfDue() {
+    /// Rescans /proc for the inodes noted by `cached(_:)`, if a rescan is due.
+    public func resolvePending() {
         let now = Clocks.bootNs()
-        guard lastScanNs == 0 || now - lastScanNs >= minimumRescanNs else { return }
+        missedAtNs = missedAtNs.filter { now - $0.value < missRetryNs }
+        guard !pending.isEmpty, lastScanNs == 0 || now - lastScanNs >= minimumRescanNs else { return }
+        rescan(now: now)
+        for inode in pending where owners[inode] == nil { missedAtNs[inode] = now }
+        pending.removeAll()
+    }
+
+    /// Scans at once if needed (one-off lookups: a tail's listener event).
+    public func owner(of inode: UInt64) -> SocketOwner? {
+        if let owner = cached(inode) { return owner }
+        resolvePending()
+        return owners[inode]
+    }
+
+    private func rescan(now: UInt64) {
         lastScanNs = now
         var found: [UInt64: SocketOwner] = [:]
         var link = [CChar](repeating: 0, count: 64)
