@@ -66,7 +66,7 @@ struct Listeners: AsyncParsableCommand {
         do {
             poller = try ListenerPoller(namespaces: netns.map(NamespaceDiscovery.target(for:)), discover: allNetns)
         } catch {
-            StandardError.line("synwave: \(error)")
+            StandardError.line("synwave: cannot watch a network namespace: \(error) (see `ip netns list`)")
             throw ExitCode.failure
         }
         let owners = OwnerResolver()

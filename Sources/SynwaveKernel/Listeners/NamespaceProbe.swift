@@ -43,13 +43,14 @@ final class NamespaceProbe {
             if nsfd < 0 { throw .last("open(\(path))") }
         }
         defer { if nsfd >= 0 { close(nsfd) } }
+        // The inode of the namespace actually opened (the path could be replaced meanwhile).
         var info = stat()
         if nsfd >= 0 {
             guard fstat(nsfd, &info) == 0 else { throw .last("fstat(\(target.path ?? ""))") }
+            netns = UInt32(truncatingIfNeeded: info.st_ino)
         } else {
-            guard stat("/proc/self/ns/net", &info) == 0 else { throw .last("stat(/proc/self/ns/net)") }
+            netns = try target.inode()
         }
-        netns = UInt32(truncatingIfNeeded: info.st_ino)
         var diagFD: Int32 = -1
         var netstat: Int32 = -1
         let rc = synwave_open_in_netns(nsfd, &diagFD, &netstat)
