@@ -75,36 +75,37 @@ static __always_inline void synwave_listener_report(struct sock *listener, __u64
 }
 
 /*
- * The kernel's test for a full accept queue is sk_ack_backlog > sk_max_ack_backlog: it
- * holds backlog + 1. Reports the moment it fills, once, until a sample finds room again.
+ * Reports the moment a queue fills, once, until a sample finds room again. The kernel's tests:
+ * accept queue sk_ack_backlog > sk_max_ack_backlog, SYN queue qlen > sk_max_ack_backlog
+ * (inet_csk_reqsk_queue_is_full): both hold backlog + 1.
  */
+static __always_inline void synwave_listener_check_full(struct sock *listener, __u64 cookie,
+							struct synwave_listener_stats *s, __u32 depth,
+							__u8 *full_now, __u64 *times_full, __u8 kind)
+{
+	if (depth <= s->backlog) {
+		*full_now = 0;
+		return;
+	}
+	if (*full_now)
+		return;
+	*full_now = 1;
+	__sync_fetch_and_add(times_full, 1);
+	synwave_listener_report(listener, cookie, s, kind);
+}
+
 static __always_inline void synwave_listener_check_accept_full(struct sock *listener, __u64 cookie,
 							       struct synwave_listener_stats *s)
 {
-	if (s->accept_queue <= s->backlog) {
-		s->accept_full_now = 0;
-		return;
-	}
-	if (s->accept_full_now)
-		return;
-	s->accept_full_now = 1;
-	__sync_fetch_and_add(&s->accept_queue_full, 1);
-	synwave_listener_report(listener, cookie, s, SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL);
+	synwave_listener_check_full(listener, cookie, s, s->accept_queue, &s->accept_full_now,
+				    &s->accept_queue_full, SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL);
 }
 
-/* The same for the SYN queue (inet_csk_reqsk_queue_is_full: qlen > sk_max_ack_backlog). */
 static __always_inline void synwave_listener_check_syn_full(struct sock *listener, __u64 cookie,
 							    struct synwave_listener_stats *s)
 {
-	if (s->syn_queue <= s->backlog) {
-		s->syn_full_now = 0;
-		return;
-	}
-	if (s->syn_full_now)
-		return;
-	s->syn_full_now = 1;
-	__sync_fetch_and_add(&s->syn_queue_full, 1);
-	synwave_listener_report(listener, cookie, s, SYNWAVE_LISTENER_SYN_QUEUE_FULL);
+	synwave_listener_check_full(listener, cookie, s, s->syn_queue, &s->syn_full_now,
+				    &s->syn_queue_full, SYNWAVE_LISTENER_SYN_QUEUE_FULL);
 }
 
 #endif /* SYNWAVE_LISTENER_BPF_H */

@@ -74,22 +74,12 @@ struct Listeners: AsyncParsableCommand {
         var table = ListenerTable()
         guard watch else {
             let report = Self.refresh(poller, tracer: nil, owners: owners, table: &table)
-            if json { ListenerReportFormatter.json(report, poll: 1, into: &output.buffer) } else {
-                ListenerReportFormatter.text(report, into: &output.buffer)
-            }
+            Self.write(report, json: json, poll: 1, into: output)
             output.flush()
             return
         }
 
-        var options = try tracing.tracerOptions()
-        options.programs = .listeners
-        let tracer: KernelTracer
-        do {
-            tracer = try KernelTracer.start(options, logger: logger)
-        } catch {
-            StandardError.line("synwave: \(error)")
-            throw ExitCode.failure
-        }
+        let tracer = try tracing.startTracer(logger: logger, programs: .listeners)
         if tracer.mode != .btf {
             StandardError.line("synwave: tp_btf unavailable: peaks and drops come from the polls only")
         }
@@ -114,6 +104,14 @@ struct Listeners: AsyncParsableCommand {
         let stats = (try? tracer.stats()) ?? TracerStats()
         if stats.listenersUntracked > 0 {
             StandardError.line("synwave: \(stats.listenersUntracked) listener samples lost: the kernel's listener map was full")
+        }
+    }
+
+    static func write(_ report: ListenerReport, json: Bool, poll: UInt64, into output: OutputWriter) {
+        if json {
+            ListenerReportFormatter.json(report, poll: poll, into: &output.buffer)
+        } else {
+            ListenerReportFormatter.text(report, into: &output.buffer)
         }
     }
 
@@ -177,14 +175,12 @@ final class ListenerWatcher: Service, @unchecked Sendable {
             var report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
             refreshes += 1
             if changesOnly { report = onlyChanged(report) }
-            if json {
-                ListenerReportFormatter.json(report, poll: refreshes, into: &output.buffer)
-            } else {
+            if !json {
                 if clearScreen { output.buffer.append(contentsOf: "\u{1b}[H\u{1b}[2J".utf8) } else if refreshes > 1 {
                     output.line("")
                 }
-                ListenerReportFormatter.text(report, into: &output.buffer)
             }
+            Listeners.write(report, json: json, poll: refreshes, into: output)
             output.flush()
             if output.closed { return }
             if let count, refreshes >= count { return }

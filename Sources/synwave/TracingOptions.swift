@@ -46,8 +46,9 @@ struct TracingOptions: ParsableArguments {
         return Logger(label: "synwave")
     }
 
-    func startTracer(logger: Logger) throws -> KernelTracer {
-        let options = try tracerOptions()
+    func startTracer(logger: Logger, programs: ProgramSet = .all) throws -> KernelTracer {
+        var options = try tracerOptions()
+        options.programs = programs
         do {
             return try KernelTracer.start(options, logger: logger)
         } catch {
