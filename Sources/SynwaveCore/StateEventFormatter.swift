@@ -154,6 +154,14 @@ public struct StateEventFormatter: Sendable {
         }
     }
 
+    /// RFC 3339 in UTC with milliseconds, for a one-off time (the metrics line).
+    public static func isoTime(bootNs: UInt64, bootToWallOffsetNs: Int64) -> String {
+        var cache = SecondCache()
+        var out: [UInt8] = []
+        appendISOTime(bootNs, offset: bootToWallOffsetNs, cache: &cache, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// RFC 3339 in UTC with milliseconds.
     static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
         appendTime(bootNs, offset: offset, cache: &cache, to: &out) { second in

@@ -218,4 +218,20 @@ public final class KernelTracer: @unchecked Sendable {
         }
         return stats
     }
+
+    /// Each attached program's run time, run count and recursion misses (`bpf_prog_info`).
+    public func programStats() throws(BPFError) -> [ProgramStats] {
+        var result: [ProgramStats] = []
+        for program in loadedPrograms {
+            let info = try program.info()
+            result.append(ProgramStats(name: program.name, runTimeNs: info.run_time_ns, runCount: info.run_cnt,
+                                       recursionMisses: info.recursion_misses))
+        }
+        return result
+    }
+
+    /// Whether the kernel measures BPF run time (`sysctl kernel.bpf_stats_enabled`).
+    public static var bpfStatsEnabled: Bool {
+        ((try? Preflight.readFile("/proc/sys/kernel/bpf_stats_enabled")) ?? "0").hasPrefix("1")
+    }
 }

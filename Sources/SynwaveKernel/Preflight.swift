@@ -50,7 +50,7 @@ public enum Preflight {
         access("\(tracefsPath)/events/\(category)/\(name)", F_OK) == 0
     }
 
-    static func readFile(_ path: String) throws -> String {
+    public static func readFile(_ path: String) throws -> String {
         let fd = try FileDescriptor.open(FilePath(path), .readOnly)
         defer { try? fd.close() }
         var bytes: [UInt8] = []

@@ -48,6 +48,13 @@ struct Tail: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only transitions from or to this state, e.g. SYN_SENT (repeatable).", valueName: "state"))
     var state: [String] = []
 
+    @Option(help: ArgumentHelp("The daemon's tail socket: when a daemon listens there, tail it instead of loading BPF programs.",
+                               valueName: "path"))
+    var socket = "/run/synwave/tail.sock"
+
+    @Flag(help: "Trace with this process's own BPF programs even when a daemon runs.")
+    var standalone = false
+
     @OptionGroup var tracing: TracingOptions
 
     @Flag(help: "Show times in UTC instead of local time.")
@@ -62,42 +69,34 @@ struct Tail: AsyncParsableCommand {
     }
 
     func eventFilter() throws -> EventFilter {
-        var addresses: Set<IPAddress> = []
-        for text in addr {
-            guard let address = IPAddress(parsing: text) else {
-                throw ValidationError("--addr '\(text)' is not an IPv4 or IPv6 address")
-            }
-            addresses.insert(address)
+        do {
+            return try EventFilter(ports: port, addresses: addr, netns: netns, states: state, ends: end)
+        } catch {
+            throw ValidationError(error.description)
         }
-        var states: Set<TCPState> = []
-        for name in state {
-            guard let parsed = TCPState(name: name) else {
-                let known = TCPState.allCases.map(\.name).joined(separator: ", ")
-                throw ValidationError("--state '\(name)' is not a TCP state (one of \(known))")
-            }
-            states.insert(parsed)
+    }
+
+    var request: TailRequest {
+        get throws {
+            TailRequest(view: events ? .events : .records, format: json ? .json : .text, utc: utc, filter: try eventFilter())
         }
-        var ends: Set<ConnectionEnd> = []
-        for name in end {
-            guard let parsed = ConnectionEnd(name: name) else {
-                let known = ConnectionEnd.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--end '\(name)' is not a connection end (one of \(known))")
-            }
-            ends.insert(parsed)
-        }
-        return EventFilter(ports: Set(port), addresses: addresses, netns: Set(netns), states: states, ends: ends)
     }
 
     func run() async throws {
         let logger = tracing.bootstrapLogging()
-        let filter = try eventFilter()
+        if !standalone, let connection = try TailClient.connectIfRunning(socketPath: socket) {
+            if tracing.attach != .auto || tracing.ringSize != "16M" || maxSockets != 262_144 || idleTimeout != 6 * 3600 {
+                StandardError.line("synwave: the daemon's tracer settings apply; --attach, --ring-size, --max-sockets and "
+                    + "--idle-timeout only apply with --standalone")
+            }
+            try await TailClient(connection: connection, socketPath: socket, request: try request).run(logger: logger)
+            return
+        }
         let tracer = try tracing.startTracer(logger: logger)
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
         let banner = "synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
             + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop"
-        let printer = TailPrinter(banner: banner,
-            batches: reader.batches, filter: filter, format: json ? .json : .text, view: events ? .events : .records,
-            formatter: StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: utc),
+        let printer = TailPrinter(banner: banner, batches: reader.batches, request: try request,
             correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))
         let source = KernelEventSource(reader: reader)
 

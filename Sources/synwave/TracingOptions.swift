@@ -35,7 +35,9 @@ struct TracingOptions: ParsableArguments {
     }
 
     /// Only the executable configures logging; libraries just take a Logger.
-    func bootstrapLogging() -> Logger {
+    func bootstrapLogging() -> Logger { Self.bootstrapLogging(verbose: verbose) }
+
+    static func bootstrapLogging(verbose: Bool) -> Logger {
         let level: Logger.Level = verbose ? .debug : .notice
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -49,6 +51,11 @@ struct TracingOptions: ParsableArguments {
     func startTracer(logger: Logger, programs: ProgramSet = .all) throws -> KernelTracer {
         var options = try tracerOptions()
         options.programs = programs
+        return try Self.startTracer(options, verbose: verbose, logger: logger)
+    }
+
+    /// Loads and attaches, or explains on stderr why not and exits.
+    static func startTracer(_ options: TracerOptions, verbose: Bool, logger: Logger) throws -> KernelTracer {
         do {
             return try KernelTracer.start(options, logger: logger)
         } catch {

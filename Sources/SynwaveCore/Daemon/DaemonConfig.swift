@@ -1,0 +1,227 @@
+/// Everything `synwave daemon` can be told, with the built-in defaults it runs with when given
+/// no file. Keys are documented in `tools/synwave.conf`; `DaemonConfigParser` fills this in.
+public struct DaemonConfig: Equatable, Sendable {
+    public var logDirectory = "/var/log/synwave"
+    /// Relative paths are under `logDirectory`.
+    public var eventLog = "events.log"
+    public var metricsLog = "metrics.log"
+    public var metricsFile = "synwave.prom"
+    public var metricsIntervalNs: UInt64 = 10_000_000_000
+    public var runDirectory = "/run/synwave"
+    /// Relative paths are under `runDirectory`.
+    public var pidFile = "synwave.pid"
+    public var tailSocket = "tail.sock"
+    /// A group whose members may tail (socket mode 0660); nil: root only (0600).
+    public var tailGroup: String?
+    /// Bytes queued per tail client before its events are skipped (with a counted notice).
+    public var tailClientBuffer: UInt64 = 4 << 20
+    public var attach = "auto"
+    public var ringBufferBytes: UInt64 = 16 << 20
+    public var pollIntervalMs: Int32 = 10
+    public var maxSockets = 262_144
+    public var idleTimeoutNs: UInt64 = 6 * 3_600_000_000_000
+    public var listenerIntervalNs: UInt64 = 1_000_000_000
+    /// Namespaces whose listeners are polled besides the daemon's own (names or paths).
+    public var listenerNetns: [String] = []
+    public var listenerAllNetns = false
+    /// Connections traced only in these namespaces (names, paths or inodes); empty: all.
+    public var onlyNetns: [String] = []
+    /// Bytes of log lines kept in memory while a log cannot be written; past it the oldest are dropped (counted).
+    public var logBufferLimit: UInt64 = 64 << 20
+
+    public init() {}
+
+    public var eventLogPath: String { Self.resolve(eventLog, under: logDirectory) }
+    public var metricsLogPath: String { Self.resolve(metricsLog, under: logDirectory) }
+    public var metricsFilePath: String { Self.resolve(metricsFile, under: logDirectory) }
+    public var pidFilePath: String { Self.resolve(pidFile, under: runDirectory) }
+    public var tailSocketPath: String { Self.resolve(tailSocket, under: runDirectory) }
+
+    /// The effective settings as a configuration file (`synwave daemon --check`).
+    public var text: String {
+        func duration(_ nanos: UInt64) -> String {
+            if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }
+            return "\(nanos / 1_000_000)ms"
+        }
+        func size(_ bytes: UInt64) -> String {
+            if bytes % (1 << 20) == 0 { return "\(bytes >> 20)M" }
+            return "\(bytes >> 10)K"
+        }
+        let lines: [(String, String)] = [
+            ("log_dir", logDirectory), ("event_log", eventLog), ("metrics_log", metricsLog), ("metrics_file", metricsFile),
+            ("metrics_interval", duration(metricsIntervalNs)), ("run_dir", runDirectory), ("pidfile", pidFile),
+            ("tail_socket", tailSocket), ("tail_group", tailGroup ?? ""), ("tail_client_buffer", size(tailClientBuffer)),
+            ("attach", attach), ("ring_size", size(ringBufferBytes)), ("poll_interval", "\(pollIntervalMs)ms"),
+            ("max_sockets", "\(maxSockets)"), ("idle_timeout", duration(idleTimeoutNs)),
+            ("listener_interval", duration(listenerIntervalNs)), ("listener_netns", listenerNetns.joined(separator: ",")),
+            ("listener_all_netns", "\(listenerAllNetns)"), ("only_netns", onlyNetns.joined(separator: ",")),
+            ("log_buffer_limit", size(logBufferLimit)),
+        ]
+        return lines.map { "\($0.0) = \($0.1)\n" }.joined()
+    }
+
+    static func resolve(_ path: String, under directory: String) -> String {
+        path.hasPrefix("/") ? path : (directory.hasSuffix("/") ? directory + path : directory + "/" + path)
+    }
+}
+
+/// A refused setting: where it came from and which key, so one line tells the user what to fix.
+public struct DaemonConfigError: Error, Equatable, CustomStringConvertible {
+    /// "config /etc/synwave/synwave.conf line 4" or "--set".
+    public var origin: String
+    public var key: String?
+    public var problem: String
+
+    public var description: String {
+        if let key { return "\(origin): \(key): \(problem)" }
+        return "\(origin): \(problem)"
+    }
+}
+
+/// Reads `key = value` lines (`#` starts a comment, values may be double-quoted, lists are
+/// comma-separated) and checks every value, refusing the first bad one with its key named.
+public enum DaemonConfigParser {
+    public static let keys: [String] = [
+        "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "run_dir", "pidfile",
+        "tail_socket", "tail_group", "tail_client_buffer", "attach", "ring_size", "poll_interval",
+        "max_sockets", "idle_timeout", "listener_interval", "listener_netns", "listener_all_netns",
+        "only_netns", "log_buffer_limit",
+    ]
+
+    /// Applies a whole file's text on top of `config`.
+    public static func apply(file text: String, path: String, to config: inout DaemonConfig) throws(DaemonConfigError) {
+        var seen: Set<String> = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let origin = "config \(path) line \(number + 1)"
+            let line = stripComment(rawLine).trimmed
+            if line.isEmpty { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw DaemonConfigError(origin: origin, key: nil, problem: "expected key = value, found '\(line)'")
+            }
+            let key = String(line[..<equals]).trimmed
+            if seen.contains(key) {
+                throw DaemonConfigError(origin: origin, key: key, problem: "set twice")
+            }
+            seen.insert(key)
+            try apply(key: key, value: String(line[line.index(after: equals)...]), origin: origin, to: &config)
+        }
+    }
+
+    /// Applies one `key=value` from the command line (`--set`).
+    public static func apply(assignment: String, to config: inout DaemonConfig) throws(DaemonConfigError) {
+        guard let equals = assignment.firstIndex(of: "=") else {
+            throw DaemonConfigError(origin: "--set", key: nil, problem: "expected key=value, found '\(assignment)'")
+        }
+        try apply(key: String(assignment[..<equals]).trimmed, value: String(assignment[assignment.index(after: equals)...]),
+                  origin: "--set", to: &config)
+    }
+
+    public static func apply(key: String, value rawValue: String, origin: String,
+                             to config: inout DaemonConfig) throws(DaemonConfigError) {
+        let value = unquote(rawValue.trimmed)
+        func refuse(_ problem: String) -> DaemonConfigError {
+            DaemonConfigError(origin: origin, key: key, problem: problem)
+        }
+        func path() throws(DaemonConfigError) -> String {
+            guard !value.isEmpty else { throw refuse("needs a path") }
+            guard !value.contains("\0") else { throw refuse("'\(value)' is not a path") }
+            return value
+        }
+        func absolutePath() throws(DaemonConfigError) -> String {
+            let text = try path()
+            guard text.hasPrefix("/") else { throw refuse("'\(value)' must be an absolute path") }
+            return text
+        }
+        func duration(_ range: ClosedRange<UInt64>, _ rangeText: String) throws(DaemonConfigError) -> UInt64 {
+            guard let nanos = DurationText.parseNanoseconds(value), range.contains(nanos) else {
+                throw refuse("'\(value)' is not a duration from \(rangeText) (like 500ms, 10s, 2m)")
+            }
+            return nanos
+        }
+        func size(_ range: ClosedRange<UInt64>, _ rangeText: String) throws(DaemonConfigError) -> UInt64 {
+            guard let bytes = ByteSize.parse(value), range.contains(bytes) else {
+                throw refuse("'\(value)' is not a size from \(rangeText) (like 4M)")
+            }
+            return bytes
+        }
+        func list() -> [String] {
+            value.split(separator: ",").map { unquote(String($0).trimmed) }.filter { !$0.isEmpty }
+        }
+
+        switch key {
+        case "log_dir": config.logDirectory = try absolutePath()
+        case "event_log": config.eventLog = try path()
+        case "metrics_log": config.metricsLog = try path()
+        case "metrics_file": config.metricsFile = try path()
+        case "metrics_interval": config.metricsIntervalNs = try duration(1_000_000_000...3_600_000_000_000, "1s to 1h")
+        case "run_dir": config.runDirectory = try absolutePath()
+        case "pidfile": config.pidFile = try path()
+        case "tail_socket":
+            let socketPath = try path()
+            // sun_path holds 107 bytes and a terminating zero.
+            guard DaemonConfig.resolve(socketPath, under: config.runDirectory).utf8.count < 108 else {
+                throw refuse("'\(socketPath)' is too long for a Unix socket path (107 bytes at most)")
+            }
+            config.tailSocket = socketPath
+        case "tail_group":
+            guard value.isEmpty || value.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
+                throw refuse("'\(value)' is not a group name")
+            }
+            config.tailGroup = value.isEmpty ? nil : value
+        case "tail_client_buffer": config.tailClientBuffer = try size(64 << 10...1 << 30, "64K to 1G")
+        case "attach":
+            guard ["auto", "btf", "tracepoint"].contains(value) else {
+                throw refuse("'\(value)' is not one of auto, btf, tracepoint")
+            }
+            config.attach = value
+        case "ring_size":
+            guard let bytes = ByteSize.parse(value), bytes >= 64 << 10, bytes <= 1 << 30, bytes & (bytes - 1) == 0 else {
+                throw refuse("'\(value)' is not a power of two from 64K to 1G")
+            }
+            config.ringBufferBytes = bytes
+        case "poll_interval":
+            config.pollIntervalMs = Int32(try duration(1_000_000...10_000_000, "1ms to 10ms") / 1_000_000)
+        case "max_sockets":
+            guard let count = Int(value), count >= 16, count <= 16_777_216 else {
+                throw refuse("'\(value)' is not a count from 16 to 16777216")
+            }
+            config.maxSockets = count
+        case "idle_timeout": config.idleTimeoutNs = try duration(1_000_000_000...30 * 86_400_000_000_000, "1s to 30 days")
+        case "listener_interval": config.listenerIntervalNs = try duration(100_000_000...3_600_000_000_000, "100ms to 1h")
+        case "listener_netns": config.listenerNetns = list()
+        case "listener_all_netns":
+            guard let flag = Bool(value) else { throw refuse("'\(value)' is not true or false") }
+            config.listenerAllNetns = flag
+        case "only_netns": config.onlyNetns = list()
+        case "log_buffer_limit": config.logBufferLimit = try size(1 << 20...4 << 30, "1M to 4G")
+        default:
+            throw DaemonConfigError(origin: origin, key: key,
+                                    problem: "unknown key (known: \(keys.joined(separator: ", ")))")
+        }
+    }
+
+    /// A `#` outside double quotes starts a comment.
+    static func stripComment(_ line: Substring) -> Substring {
+        var quoted = false
+        for index in line.indices {
+            switch line[index] {
+            case "\"": quoted.toggle()
+            case "#" where !quoted: return line[..<index]
+            default: break
+            }
+        }
+        return line
+    }
+
+    static func unquote(_ text: String) -> String {
+        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return text }
+        return String(text.dropFirst().dropLast())
+    }
+}
+
+extension StringProtocol {
+    var trimmed: String {
+        String(drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed()
+            .drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+    }
+}

@@ -1,0 +1,202 @@
+/// One BPF program's counters from `bpf_prog_info`.
+public struct ProgramStats: Equatable, Sendable {
+    public var name: String
+    /// Zero unless `kernel.bpf_stats_enabled` is on.
+    public var runTimeNs: UInt64
+    public var runCount: UInt64
+    public var recursionMisses: UInt64
+
+    public init(name: String, runTimeNs: UInt64, runCount: UInt64, recursionMisses: UInt64) {
+        self.name = name
+        self.runTimeNs = runTimeNs
+        self.runCount = runCount
+        self.recursionMisses = recursionMisses
+    }
+}
+
+/// The tracer's own health, as the daemon exports it.
+public struct TracerHealth: Equatable, Sendable {
+    public var eventsReceived: UInt64 = 0
+    public var lostRingBufferFull: UInt64 = 0
+    /// Skipped by a program's recursion guard and not re-emitted by the rescue program.
+    public var lostRecursion: UInt64 = 0
+    public var droppedInUserSpace: UInt64 = 0
+    public var decodeErrors: UInt64 = 0
+    public var listenersUntracked: UInt64 = 0
+    public var bpfStatsEnabled = false
+    public var programs: [ProgramStats] = []
+
+    public init() {}
+}
+
+/// What happened to one output (a log file, the metrics file) since start.
+public struct OutputStats: Equatable, Sendable {
+    public var linesWritten: UInt64 = 0
+    public var writeErrors: UInt64 = 0
+    /// Lines given up because the output stayed unwritable past the buffer limit.
+    public var linesDropped: UInt64 = 0
+    /// Lines waiting to be written (kept while the output fails).
+    public var linesPending: UInt64 = 0
+
+    public init() {}
+}
+
+public struct TailServerStats: Equatable, Sendable {
+    public var clients: UInt64 = 0
+    public var clientsServed: UInt64 = 0
+    /// Lines not sent to a client that read too slowly.
+    public var linesSkipped: UInt64 = 0
+    public var clientsRefused: UInt64 = 0
+
+    public init() {}
+}
+
+/// Everything one metrics snapshot is made of; `families()` names it Prometheus-style.
+public struct DaemonMetrics: Sendable {
+    public var connections = CorrelatorMetrics()
+    public var trackedSockets = 0
+    public var listeners = ListenerReport(rows: [], namespaces: [])
+    public var tracer = TracerHealth()
+    /// By output name: "events", "metrics_log", "metrics_file".
+    public var outputs: [(String, OutputStats)] = []
+    public var tail = TailServerStats()
+    public var uptimeSeconds: Double = 0
+
+    public init() {}
+
+    public func families() -> [MetricFamily] {
+        var families: [MetricFamily] = []
+        families += connectionFamilies()
+        families += listenerFamilies()
+        families += healthFamilies()
+        return families
+    }
+
+    private func connectionFamilies() -> [MetricFamily] {
+        let c = connections
+        var opened = MetricFamily("synwave_connections_opened_total", .counter, "Connections that reached ESTABLISHED or SYN_SENT, by role.")
+        for (role, count) in c.connectionsOpened.all { opened.add(count, [("role", role.rawValue)]) }
+        var ended = MetricFamily("synwave_connections_ended_total", .counter, "Connection records written, by how the connection ended.")
+        for (end, count) in c.connectionsEnded.all { ended.add(count, [("end", end.rawValue)]) }
+        var retransmits = MetricFamily("synwave_retransmits_total", .counter, "Retransmitted segments, by kind (tlp: tail-loss probes).")
+        for (kind, count) in [("syn", c.retransmits.syn), ("synack", c.retransmits.synack), ("data", c.retransmits.data),
+                              ("fin", c.retransmits.fin), ("tlp", c.retransmits.tlp)] {
+            retransmits.add(count, [("kind", kind)])
+        }
+        var resetsSent = MetricFamily("synwave_resets_sent_total", .counter, "Resets sent, by the kernel's reason (sk_rst_reason).")
+        for (reason, count) in c.resetsSent.all where count > 0 { resetsSent.add(count, [("reason", reason.name)]) }
+        if resetsSent.samples.isEmpty { resetsSent.add(0, [("reason", ResetReason.notSpecified.name)]) }
+        return [
+            opened, ended,
+            MetricFamily("synwave_handshake_seconds", .histogram, "Handshake time: SYN_SENT or SYN_RECV to ESTABLISHED.",
+                         [.init(.histogram(c.handshake))]),
+            MetricFamily("synwave_connection_duration_seconds", .histogram, "Connection lifetime, first state to CLOSE.",
+                         [.init(.histogram(c.duration))]),
+            retransmits, resetsSent,
+            counter("synwave_resets_received_total", "Resets received on connections.", c.resetsReceived),
+            counter("synwave_keepalive_timeouts_total", "Connections ended by keepalive probes going unanswered.",
+                    c.connectionsEnded[.keepaliveTimeout]),
+            counter("synwave_retransmit_timeouts_total", "Established connections ended by retransmissions timing out.",
+                    c.connectionsEnded[.retransmitTimeout]),
+            counter("synwave_connect_timeouts_total", "Connects that timed out after SYN retransmits.",
+                    c.connectionsEnded[.connectTimeout]),
+            counter("synwave_connections_refused_total", "Connects answered with a reset (ECONNREFUSED).",
+                    c.connectionsEnded[.refused]),
+        ]
+    }
+
+    private func listenerFamilies() -> [MetricFamily] {
+        var synQueue = MetricFamily("synwave_listener_syn_queue", .gauge, "Half-open requests (SYN queue) at the last poll.")
+        var synQueueMax = MetricFamily("synwave_listener_syn_queue_max", .gauge, "Deepest SYN queue seen since start.")
+        var acceptQueue = MetricFamily("synwave_listener_accept_queue", .gauge, "Connections waiting for accept() at the last poll.")
+        var acceptQueueMax = MetricFamily("synwave_listener_accept_queue_max", .gauge, "Deepest accept queue seen since start.")
+        var backlog = MetricFamily("synwave_listener_backlog", .gauge, "listen() backlog as the kernel capped it; each queue holds one more.")
+        var overflows = MetricFamily("synwave_listener_accept_overflows_total", .counter,
+                                     "Final ACKs and SYNs dropped on a full accept queue (the listener's share of ListenOverflows).")
+        var synDrops = MetricFamily("synwave_listener_syn_drops_total", .counter,
+                                    "SYNs dropped on a full SYN queue (the listener's share of TCPReqQFullDrop).")
+        var synacks = MetricFamily("synwave_listener_synack_retransmits_total", .counter, "SYN-ACKs retransmitted by the listener.")
+        for row in listeners.rows {
+            let labels = [("netns", String(row.listener.netns)), ("namespace", row.namespaceName),
+                          ("address", row.listener.address.description), ("port", String(row.listener.port)),
+                          ("comm", row.owner?.comm ?? "")]
+            synQueue.add(row.synQueue, labels)
+            synQueueMax.add(row.maxSynQueue, labels)
+            acceptQueue.add(row.acceptQueue, labels)
+            acceptQueueMax.add(row.maxAcceptQueue, labels)
+            backlog.add(row.backlog, labels)
+            overflows.add(row.acceptOverflows, labels)
+            synDrops.add(row.synDrops, labels)
+            synacks.add(row.synackRetransmits, labels)
+        }
+        var cookies = MetricFamily("synwave_netns_syncookies_sent_total", .counter,
+                                   "Syncookies sent since start: the kernel counts them per namespace only.")
+        var namespaceOverflows = MetricFamily("synwave_netns_listen_overflows_total", .counter, "The namespace's ListenOverflows since start.")
+        var namespaceDrops = MetricFamily("synwave_netns_listen_drops_total", .counter, "The namespace's ListenDrops since start.")
+        for namespace in listeners.namespaces {
+            let labels = [("netns", String(namespace.netns)), ("namespace", namespace.name)]
+            cookies.add(namespace.counters.syncookiesSent, labels)
+            namespaceOverflows.add(namespace.counters.listenOverflows, labels)
+            namespaceDrops.add(namespace.counters.listenDrops, labels)
+        }
+        return [synQueue, synQueueMax, acceptQueue, acceptQueueMax, backlog, overflows, synDrops, synacks,
+                cookies, namespaceOverflows, namespaceDrops]
+    }
+
+    private func healthFamilies() -> [MetricFamily] {
+        let t = tracer
+        var lost = MetricFamily("synwave_events_lost_total", .counter, "Events the kernel side could not deliver, by cause.")
+        lost.add(t.lostRingBufferFull, [("cause", "ring_buffer_full")])
+        lost.add(t.lostRecursion, [("cause", "recursion")])
+        var runTime = MetricFamily("synwave_bpf_run_seconds_total", .counter,
+                                   "Time spent in each BPF program (needs sysctl kernel.bpf_stats_enabled=1).")
+        var runs = MetricFamily("synwave_bpf_runs_total", .counter, "Runs of each BPF program (needs kernel.bpf_stats_enabled=1).")
+        var misses = MetricFamily("synwave_bpf_recursion_misses_total", .counter,
+                                  "Runs the kernel skipped because the program was already running on that CPU.")
+        for program in t.programs {
+            let labels = [("program", program.name)]
+            if t.bpfStatsEnabled {
+                runTime.add(Double(program.runTimeNs) / 1e9, labels)
+                runs.add(program.runCount, labels)
+            }
+            misses.add(program.recursionMisses, labels)
+        }
+        var written = MetricFamily("synwave_output_lines_total", .counter, "Lines written, per output.")
+        var errors = MetricFamily("synwave_output_write_errors_total", .counter, "Failed writes (disk full, directory gone), per output; retried.")
+        var dropped = MetricFamily("synwave_output_lines_dropped_total", .counter, "Lines given up after the output stayed unwritable past the buffer limit.")
+        var pending = MetricFamily("synwave_output_lines_pending", .gauge, "Lines waiting for an unwritable output.")
+        for (name, stats) in outputs {
+            let labels = [("output", name)]
+            written.add(stats.linesWritten, labels)
+            errors.add(stats.writeErrors, labels)
+            dropped.add(stats.linesDropped, labels)
+            pending.add(stats.linesPending, labels)
+        }
+        return [
+            counter("synwave_events_received_total", "Events read from the ring buffer.", t.eventsReceived),
+            lost,
+            counter("synwave_events_dropped_total", "Decoded events dropped in user space (consumer too slow).", t.droppedInUserSpace),
+            counter("synwave_decode_errors_total", "Ring buffer records that could not be decoded.", t.decodeErrors),
+            counter("synwave_listeners_untracked_total", "Listener samples lost: the kernel's listener map was full.", t.listenersUntracked),
+            gauge("synwave_bpf_stats_enabled", "Whether kernel.bpf_stats_enabled is on (BPF run time is measured).", t.bpfStatsEnabled ? 1 : 0),
+            runTime, runs, misses,
+            gauge("synwave_tracked_sockets", "Sockets the correlator holds a record for.", Double(trackedSockets)),
+            counter("synwave_records_evicted_total", "Records dropped because max_sockets were tracked.", connections.evicted),
+            counter("synwave_records_expired_total", "Open records dropped after idle_timeout without an event.", connections.expired),
+            counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
+            written, errors, dropped, pending,
+            gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),
+            counter("synwave_tail_clients_served_total", "Tail clients accepted since start.", tail.clientsServed),
+            counter("synwave_tail_lines_skipped_total", "Lines not sent to tail clients that read too slowly.", tail.linesSkipped),
+            gauge("synwave_uptime_seconds", "Seconds since the daemon started tracing.", uptimeSeconds),
+        ]
+    }
+
+    private func counter<I: BinaryInteger>(_ name: String, _ help: String, _ value: I) -> MetricFamily {
+        MetricFamily(name, .counter, help, [.init(.number(Double(value)))])
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: Double) -> MetricFamily {
+        MetricFamily(name, .gauge, help, [.init(.number(value))])
+    }
+}

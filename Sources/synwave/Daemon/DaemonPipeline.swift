@@ -1,0 +1,81 @@
+import ServiceLifecycle
+import Synchronization
+import SynwaveCore
+import SynwaveKernel
+
+/// One batch as the daemon's outputs see it: the kernel events and the records they completed.
+struct DaemonBatch: Sendable {
+    var events: [KernelEvent]
+    var records: [ConnectionRecord]
+}
+
+/// The correlator service: kernel event batches in, records out to the event log and the tail
+/// server (each through its own stream, so a slow one never holds up the other).
+final class DaemonPipeline: Service, @unchecked Sendable {
+    private let batches: AsyncStream<[KernelEvent]>
+    private var correlator: Correlator
+    /// Events from other namespaces are dropped before correlation (config `only_netns`).
+    private let namespaces: EventFilter
+    /// Listener events come from softirq context: their owner is found by socket inode, once here for every output.
+    private let owners = OwnerResolver()
+    private let outputs: [AsyncStream<DaemonBatch>.Continuation]
+    let eventLogBatches: AsyncStream<DaemonBatch>
+    let tailBatches: AsyncStream<DaemonBatch>
+    private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedBatches: UInt64(0)))
+
+    init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>) {
+        self.batches = batches
+        self.correlator = Correlator(options: correlator)
+        namespaces = EventFilter(netns: onlyNetns)
+        let log = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
+        let tail = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
+        eventLogBatches = log.stream
+        tailBatches = tail.stream
+        outputs = [log.continuation, tail.continuation]
+    }
+
+    var metrics: (metrics: CorrelatorMetrics, tracked: Int, droppedBatches: UInt64) { snapshot.withLock { $0 } }
+
+    func run() async throws {
+        var records: [ConnectionRecord] = []
+        for await batch in batches {
+            records.removeAll(keepingCapacity: true)
+            let events = prepare(batch)
+            for event in events { correlator.process(event, into: &records) }
+            correlator.tick(nowNs: Clocks.bootNs(), into: &records)
+            publish(DaemonBatch(events: events, records: records))
+        }
+        records.removeAll(keepingCapacity: true)
+        correlator.finishClosing(into: &records)
+        publish(DaemonBatch(events: [], records: records))
+        for output in outputs { output.finish() }
+        // The group shuts services down one at a time, source first: returning before our own
+        // turn would count as an unexpected exit.
+        try? await gracefulShutdown()
+    }
+
+    private func prepare(_ batch: [KernelEvent]) -> [KernelEvent] {
+        var events = namespaces.netns.isEmpty ? batch : batch.filter { namespaces.matches($0) }
+        for index in events.indices {
+            if case .listener(var e) = events[index] {
+                e.owner = owners.owner(of: e.inode)
+                events[index] = .listener(e)
+            }
+        }
+        return events
+    }
+
+    private func publish(_ batch: DaemonBatch) {
+        var dropped: UInt64 = 0
+        for output in outputs {
+            if case .dropped = output.yield(batch) { dropped += 1 }
+        }
+        let metrics = correlator.metrics
+        let tracked = correlator.tracked
+        snapshot.withLock {
+            $0.metrics = metrics
+            $0.tracked = tracked
+            $0.droppedBatches += dropped
+        }
+    }
+}
