@@ -63,8 +63,14 @@ public final class LineLog: @unchecked Sendable {
         }
         guard !buffer.isEmpty else { return }
         if failure != nil, nowNs < nextRetryNs { return }
+        if fd >= 0, isUnlinked() {
+            counters.withLock { $0.writeErrors += 1 }
+            StandardError.line("synwave: \(path) was deleted (its directory removed?): recreating it")
+            close(fd)
+            fd = -1
+        }
         do {
-            if fd < 0 || isUnlinked() { try reopen() }
+            if fd < 0 { try reopen() }
             try appendBuffer()
             counters.withLock {
                 $0.linesWritten += pendingLines

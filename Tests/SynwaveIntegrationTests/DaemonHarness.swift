@@ -1,0 +1,159 @@
+import Foundation
+
+/// A real `synwave daemon` child with its own temporary configuration, log and run directories.
+final class DaemonUnderTest {
+    let directory: String
+    var logDirectory: String { directory + "/log" }
+    var runDirectory: String { directory + "/run" }
+    var configPath: String { directory + "/synwave.conf" }
+    var eventLog: String { logDirectory + "/events.log" }
+    var metricsLog: String { logDirectory + "/metrics.log" }
+    var metricsFile: String { logDirectory + "/synwave.prom" }
+    var tailSocket: String { runDirectory + "/tail.sock" }
+    var pidFile: String { runDirectory + "/synwave.pid" }
+    private(set) var child: Child
+
+    /// `settings` are extra `key = value` lines; metrics every second unless they say otherwise.
+    /// `prepare` runs on the fresh directory before the daemon starts.
+    init(_ label: String, settings: [String] = [], prepare: (String) throws -> Void = { _ in }) throws {
+        directory = Self.directory(for: label)
+        try? FileManager.default.removeItem(atPath: directory)
+        // World-traversable, so an unprivileged user meets the socket's own permissions.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try prepare(directory)
+        // A setting given replaces the default of its key (a key may appear once).
+        let given = Set(settings.map { $0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces) })
+        let defaults = [("log_dir", "\(directory)/log"), ("run_dir", "\(directory)/run"), ("metrics_interval", "1s")]
+        let lines = defaults.filter { !given.contains($0.0) }.map { "\($0.0) = \($0.1)" } + settings
+        try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/synwave.conf", atomically: true, encoding: .utf8)
+        child = try Self.start(config: directory + "/synwave.conf")
+    }
+
+    static func directory(for label: String) -> String {
+        NSTemporaryDirectory() + "synwave-daemon-\(getpid())-\(label)"
+    }
+
+    /// Lines in a file (0 when it does not exist), without parsing them.
+    static func lineCount(_ path: String) -> Int {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return 0 }
+        return data.withUnsafeBytes { raw in
+            var count = 0
+            var cursor = raw.baseAddress
+            var left = raw.count
+            while left > 0, let found = memchr(cursor, 0x0A, left) {
+                count += 1
+                let next = UnsafeRawPointer(found) + 1
+                left -= next - cursor!
+                cursor = next
+            }
+            return count
+        }
+    }
+
+    private static func start(config: String) throws -> Child {
+        let child = try Child(Harness.synwave, ["daemon", "--config", config])
+        guard child.waitForStderr(seconds: 30, { $0.contains("daemon tracing TCP") }) else {
+            let result = child.interrupt()
+            throw HarnessError("synwave daemon did not start (\(result.status)): \(result.stderr)")
+        }
+        return child
+    }
+
+    /// Starts again with the same configuration (after the previous process ended).
+    func restart() throws {
+        child = try Self.start(config: configPath)
+    }
+
+    var pid: Int32 { child.process.processIdentifier }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// SIGTERM, then the exit status and output.
+    func terminate(seconds: Double = 30) -> CommandResult {
+        signal(SIGTERM)
+        return child.finish(seconds: seconds)
+    }
+
+    func remove() {
+        if child.process.isRunning { _ = child.interrupt() }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Every line of a JSON-lines file, parsed; a line that is not a JSON object fails the parse.
+    static func jsonLines(_ path: String) throws -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw HarnessError("not a JSON object: \(line)")
+            }
+            return object
+        }
+    }
+
+    /// Waits until the event log holds at least `count` connection records.
+    @discardableResult
+    func waitForRecords(_ count: Int, seconds: Double = 15) -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var records: [[String: Any]] = []
+        repeat {
+            records = ((try? Self.jsonLines(eventLog)) ?? []).filter { $0["type"] as? String == "connection" }
+            if records.count >= count { break }
+            usleep(100_000)
+        } while Date() < deadline
+        return records
+    }
+}
+
+/// A Prometheus text-format file, parsed strictly: every sample line must follow its family's
+/// HELP and TYPE, and name, labels and value must be well formed.
+struct PrometheusFile {
+    var samples: [String: Double] = [:]
+    var types: [String: String] = [:]
+
+    init(parsing text: String) throws {
+        let sample = try NSRegularExpression(pattern: #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)\})? (\S+)$"#)
+        var family: String?
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# HELP ") { family = line.split(separator: " ")[2].description; continue }
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 4, parts[2].description == family,
+                      ["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3]) else {
+                    throw HarnessError("bad TYPE line: \(line)")
+                }
+                types[String(parts[2])] = String(parts[3])
+                continue
+            }
+            let range = NSRange(line.startIndex..., in: line)
+            guard let match = sample.firstMatch(in: line, range: range),
+                  let nameRange = Range(match.range(at: 1), in: line),
+                  let valueRange = Range(match.range(at: 7), in: line) else {
+                throw HarnessError("not a Prometheus sample: \(line)")
+            }
+            let name = String(line[nameRange])
+            guard let family, name == family || name.hasPrefix(family + "_") else {
+                throw HarnessError("sample \(name) outside its family")
+            }
+            let valueText = String(line[valueRange])
+            guard let value = Double(valueText) ?? (valueText == "+Inf" ? .infinity : nil) else {
+                throw HarnessError("bad value: \(line)")
+            }
+            let key = String(line[..<valueRange.lowerBound].dropLast())
+            guard samples[key] == nil else { throw HarnessError("duplicate sample \(key)") }
+            samples[key] = value
+        }
+    }
+
+    subscript(_ key: String) -> Double? { samples[key] }
+}
+
+/// The namespace's TCP MIB (what `nstat` reports), from /proc/net/snmp inside it.
+func tcpCounters(in namespace: NetworkNamespace) throws -> [String: Int] {
+    let result = try run("/usr/sbin/ip", ["netns", "exec", namespace.name, "cat", "/proc/net/snmp"])
+    let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("Tcp:") }
+    guard lines.count == 2 else { throw HarnessError("no Tcp lines in /proc/net/snmp: \(result.stdout)") }
+    let names = lines[0].split(separator: " ").dropFirst()
+    let values = lines[1].split(separator: " ").dropFirst()
+    return Dictionary(uniqueKeysWithValues: zip(names.map(String.init), values.map { Int($0) ?? -1 }))
+}

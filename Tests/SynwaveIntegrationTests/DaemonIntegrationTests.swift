@@ -1,0 +1,293 @@
+import Foundation
+import XCTest
+
+/// The real `synwave daemon` as a child process, each case with its own configuration,
+/// directories and (where it makes traffic) network namespace.
+final class DaemonIntegrationTests: XCTestCase {
+    override func setUpWithError() throws {
+        if !Harness.isRoot {
+            if Harness.integrationRequired { XCTFail("integration tests need root (they load BPF programs)") }
+            throw XCTSkip("needs root: loads BPF programs")
+        }
+    }
+
+    func testRecordsAndMetricsMatchTheTrafficAndTheNamespaceCounters() throws {
+        let namespace = try NetworkNamespace("daemon-metrics")
+        let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)"])
+        defer { daemon.remove() }
+
+        let churn = try namespace.loadgen(["churn", "--connections", "40", "--seconds", "20"]).answer
+        let made = int(churn["connections"])
+        XCTAssertEqual(made, 40)
+        for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
+        let records = daemon.waitForRecords(2 * made + 3)
+        let result = daemon.terminate()
+        XCTAssertEqual(result.status, 0, result.stderr)
+
+        // The event log: one line per connection of each side, nothing from other namespaces.
+        XCTAssertEqual(records.count, 2 * made + 3)
+        XCTAssertTrue(records.allSatisfy { int($0["netns"]) == Int(namespace.inode) })
+        XCTAssertEqual(records.filter { $0["end"] as? String == "refused" }.count, 3)
+        XCTAssertEqual(records.filter { $0["end"] as? String == "closed" }.count, 2 * made)
+
+        // The final metrics file: the traffic, and the namespace's own counters.
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        let tcp = try tcpCounters(in: namespace)
+        XCTAssertEqual(prom["synwave_connections_opened_total{role=\"client\"}"], Double(tcp["ActiveOpens"]!))
+        XCTAssertEqual(prom["synwave_connections_opened_total{role=\"server\"}"], Double(tcp["PassiveOpens"]!))
+        XCTAssertEqual(tcp["ActiveOpens"], made + 3)
+        XCTAssertEqual(tcp["PassiveOpens"], made)
+        XCTAssertEqual(prom["synwave_connections_refused_total"], Double(tcp["AttemptFails"]!))
+        XCTAssertEqual(prom["synwave_connections_refused_total"], 3)
+        XCTAssertEqual(prom["synwave_connections_ended_total{end=\"closed\"}"], Double(2 * made))
+        XCTAssertEqual(prom["synwave_handshake_seconds_count"], Double(2 * made))
+        XCTAssertEqual(prom["synwave_connection_duration_seconds_count"], Double(2 * made + 3))
+        XCTAssertEqual(prom["synwave_events_lost_total{cause=\"ring_buffer_full\"}"], 0)
+        XCTAssertEqual(prom["synwave_events_dropped_total"], 0)
+        XCTAssertEqual(prom["synwave_decode_errors_total"], 0)
+        XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(2 * made + 3))
+        XCTAssertEqual(prom.types["synwave_handshake_seconds"], "histogram")
+        XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
+        XCTAssertNotNil(prom.samples.keys.first { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(namespace.inode)\"") })
+
+        // The metrics log's last line carries the same values.
+        let lines = try DaemonUnderTest.jsonLines(daemon.metricsLog)
+        XCTAssertGreaterThanOrEqual(lines.count, 2, "one line per second and a final one")
+        let samples = try XCTUnwrap(lines.last?["samples"] as? [[String: Any]])
+        XCTAssertEqual(samples.count, prom.samples.count)
+        for sample in samples {
+            let name = sample["name"] as? String ?? ""
+            let labels = (sample["labels"] as? [String: String]) ?? [:]
+            let matching = prom.samples.filter { key, _ in
+                key == name || (key.hasPrefix(name + "{") && labels.allSatisfy { key.contains("\($0.key)=\"\($0.value)\"") })
+            }
+            if name == "synwave_uptime_seconds" { continue }
+            let value = (sample["value"] as? NSNumber)?.doubleValue ?? -1
+            XCTAssertTrue(matching.values.contains { abs($0 - value) <= 1e-9 * max(1, abs(value)) }, "\(sample)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.pidFile), "pidfile removed at exit")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.tailSocket), "tail socket removed at exit")
+    }
+
+    func testTailClientsReceiveLiveEventsFromTheDaemonWithoutLoadingPrograms() throws {
+        let namespace = try NetworkNamespace("daemon-tail")
+        let daemon = try DaemonUnderTest("tail")
+        defer { daemon.remove() }
+
+        let tails = try [["--json"], ["--json", "--events"], []].map { flags in
+            let child = try Child(Harness.synwave, ["tail", "--socket", daemon.tailSocket, "--netns", "\(namespace.inode)"] + flags)
+            XCTAssertTrue(child.waitForStderr(seconds: 10) { $0.contains("from the daemon") }, child.err.text)
+            XCTAssertTrue(bpfProgramIDs(of: child.process.processIdentifier).isEmpty, "a tail of the daemon loads no programs")
+            return child
+        }
+        _ = try namespace.loadgen(["pair", "--bytes", "3000"])
+        _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"])
+        usleep(600_000)
+        let results = tails.map { $0.interrupt() }
+
+        let records = results[0].stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        XCTAssertEqual(records.count, 3, results[0].stdout)
+        XCTAssertTrue(records.allSatisfy { $0["type"] as? String == "connection" && int($0["netns"]) == Int(namespace.inode) })
+        XCTAssertEqual(records.filter { $0["end"] as? String == "refused" }.count, 1)
+        let events = results[1].stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        XCTAssertTrue(events.contains { $0["type"] as? String == "state" && $0["new"] as? String == "ESTABLISHED" })
+        XCTAssertTrue(results[2].stdout.hasPrefix("TIME"), "the text view starts with its header")
+        XCTAssertTrue(results[2].stdout.contains("refused"), results[2].stdout)
+        for result in results { XCTAssertEqual(result.status, 0, result.stderr) }
+        XCTAssertEqual(daemon.terminate().status, 0)
+    }
+
+    func testRenamedLogAndSighupLoseNoLine() throws {
+        let namespace = try NetworkNamespace("daemon-hup")
+        let daemon = try DaemonUnderTest("hup", settings: ["only_netns = \(namespace.inode)"])
+        defer { daemon.remove() }
+
+        let churn = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen,
+                                               "churn", "--connections", "1000000", "--seconds", "3"])
+        usleep(1_000_000)
+        try FileManager.default.moveItem(atPath: daemon.eventLog, toPath: daemon.eventLog + ".1")
+        usleep(300_000)
+        daemon.signal(SIGHUP)
+        let answer = churn.finish()
+        let made = int((try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any])?["connections"])
+        XCTAssertGreaterThan(made, 0, answer.stderr)
+        let deadline = Date().addingTimeInterval(15)
+        while DaemonUnderTest.lineCount(daemon.eventLog + ".1") + DaemonUnderTest.lineCount(daemon.eventLog) < 2 * made,
+              Date() < deadline {
+            usleep(200_000)
+        }
+        let result = daemon.terminate()
+        let rotated = try DaemonUnderTest.jsonLines(daemon.eventLog + ".1")
+        let current = try DaemonUnderTest.jsonLines(daemon.eventLog)
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("SIGHUP: reopening"), result.stderr)
+        XCTAssertGreaterThan(rotated.count, 0, "lines before the rename stay in the renamed file")
+        XCTAssertGreaterThan(current.count, 0, "lines after SIGHUP go to the new file")
+        // Every line the daemon wrote is in exactly one of the files, whole (each parsed above).
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        XCTAssertEqual(Double(rotated.count + current.count), prom["synwave_output_lines_total{output=\"events\"}"])
+        let ended = prom.samples.filter { $0.key.hasPrefix("synwave_connections_ended_total{") }.values.reduce(0, +)
+        XCTAssertEqual(Double(rotated.count + current.count), ended)
+        // Records of the traffic: a few sockets at the very end of a 10k/s churn are sometimes
+        // still tracked as open when the daemon stops (a correlator question, not rotation's).
+        XCTAssertGreaterThanOrEqual(rotated.count + current.count, 2 * made - Int(prom["synwave_tracked_sockets"] ?? 0))
+        let cookies = (rotated + current).map { "\(int($0["cookie"]))" }
+        XCTAssertEqual(Set(cookies).count, cookies.count)
+    }
+
+    func testSigtermDetachesEverythingAndExitsZero() throws {
+        let daemon = try DaemonUnderTest("sigterm")
+        defer { daemon.remove() }
+        let programs = bpfProgramIDs(of: daemon.pid)
+        XCTAssertFalse(programs.isEmpty)
+        let result = daemon.terminate()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("daemon stopped"), result.stderr)
+        XCTAssertEqual(try loadedPrograms(among: programs, within: 10), [], "programs still loaded")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.pidFile))
+        // The final snapshot was written at exit.
+        XCTAssertNoThrow(try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8)))
+    }
+
+    func testKillNineThenRestartWorksAndLeavesNothingAttached() throws {
+        let daemon = try DaemonUnderTest("kill9")
+        defer { daemon.remove() }
+        let programs = bpfProgramIDs(of: daemon.pid)
+        XCTAssertFalse(programs.isEmpty)
+        daemon.signal(SIGKILL)
+        _ = daemon.child.finish()
+        // The kernel frees programs shortly after their last descriptor closes, not at once.
+        XCTAssertEqual(try loadedPrograms(among: programs, within: 10), [], "programs outlived their process")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: daemon.pidFile), "kill -9 leaves the pidfile; its lock is gone")
+
+        try daemon.restart()
+        let again = bpfProgramIDs(of: daemon.pid)
+        XCTAssertFalse(again.isEmpty)
+        XCTAssertEqual(daemon.terminate().status, 0)
+        XCTAssertEqual(try loadedPrograms(among: again, within: 10), [])
+    }
+
+    func testASecondInstanceIsRefused() throws {
+        let daemon = try DaemonUnderTest("second")
+        defer { daemon.remove() }
+        let second = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", daemon.configPath], seconds: 30)
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertTrue(second.stderr.contains("another synwave daemon is running (pid \(daemon.pid)"), second.stderr)
+        XCTAssertEqual(daemon.terminate().status, 0, "the first one is unharmed")
+    }
+
+    func testBadConfigurationIsRefusedNamingTheKey() throws {
+        let directory = NSTemporaryDirectory() + "synwave-badconfig-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cases: [(name: String, config: String, flags: [String], expected: String)] = [
+            ("interval zero", "metrics_interval = 0s", [], "line 1: metrics_interval: '0s' is not a duration"),
+            ("ring not a power of two", "ring_size = 3M", [], "ring_size: '3M' is not a power of two"),
+            ("unknown key", "# comment\nlog_dir = /tmp/x\nmetrics_intervall = 5s", [], "line 3: metrics_intervall: unknown key"),
+            ("no equals", "attach btf", [], "line 1: expected key = value"),
+            ("bad attach", "attach = kprobe", [], "attach: 'kprobe' is not one of auto, btf, tracepoint"),
+            ("relative log dir", "log_dir = logs", [], "log_dir: 'logs' must be an absolute path"),
+            ("no such group", "tail_group = synwave-no-such-group", [], "tail_group: no group named 'synwave-no-such-group'"),
+            ("no such namespace", "only_netns = synwave-no-such-netns", [], "only_netns: 'synwave-no-such-netns' is not a network namespace"),
+            ("flag override", "", ["--set", "max_sockets=3"], "--set: max_sockets: '3' is not a count"),
+            ("set twice", "attach = btf\nattach = auto", [], "line 2: attach: set twice"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let path = "\(directory)/\(index).conf"
+            try (item.config + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", path, "--run-dir", directory + "/run",
+                                                   "--log-dir", directory + "/log"] + item.flags)
+            XCTAssertEqual(result.status, 64, "\(item.name): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(item.name): one line: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(item.expected), "\(item.name): \(result.stderr)")
+        }
+        let missing = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", directory + "/none.conf"])
+        XCTAssertEqual(missing.status, 64)
+        XCTAssertTrue(missing.stderr.contains("none.conf: cannot read it"), missing.stderr)
+    }
+
+    func testAnUnprivilegedUserCannotTail() throws {
+        let daemon = try DaemonUnderTest("unprivileged")
+        defer { daemon.remove() }
+        let attributes = try FileManager.default.attributesOfItem(atPath: daemon.tailSocket)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        // A copy the user may execute, wherever the checkout lives.
+        let binary = daemon.directory + "/synwave"
+        try FileManager.default.copyItem(atPath: Harness.synwave, toPath: binary)
+        let result = try SynwaveIntegrationTests.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                  binary, "tail", "--socket", daemon.tailSocket])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("permission denied"), result.stderr)
+        XCTAssertEqual(daemon.terminate().status, 0)
+    }
+
+    func testLogDirectoryRemovedIsCountedAndRecreated() throws {
+        let namespace = try NetworkNamespace("daemon-rmdir")
+        let daemon = try DaemonUnderTest("rmdir", settings: ["only_netns = \(namespace.inode)"])
+        defer { daemon.remove() }
+        try FileManager.default.removeItem(atPath: daemon.logDirectory)
+        _ = try namespace.loadgen(["pair"])
+        let records = daemon.waitForRecords(2)
+        XCTAssertEqual(records.count, 2, "records after the removal land in a recreated log")
+        usleep(1_500_000)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        XCTAssertEqual(prom["synwave_output_write_errors_total{output=\"events\"}"], 1)
+        let result = daemon.terminate()
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("was deleted"), result.stderr)
+    }
+
+    func testFullDiskIsCountedRetriedAndLosesNothing() throws {
+        let namespace = try NetworkNamespace("daemon-full")
+        let outside = DaemonUnderTest.directory(for: "full")
+        var mountPoint: String?
+        // The event log on a tiny file system; the metrics beside it, so they can report the trouble.
+        let daemon = try DaemonUnderTest("full", settings: [
+            "only_netns = \(namespace.inode)", "metrics_file = \(outside)/synwave.prom", "metrics_log = \(outside)/metrics.log",
+        ]) { directory in
+            let logs = directory + "/log"
+            try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+            let mounted = try SynwaveIntegrationTests.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "synwave-test", logs])
+            guard mounted.status == 0 else { throw HarnessError("mount tmpfs: \(mounted.stderr)") }
+            mountPoint = logs
+        }
+        defer {
+            daemon.remove()
+            if let mountPoint { _ = try? SynwaveIntegrationTests.run("/usr/bin/umount", [mountPoint]) }
+        }
+        // Fill the file system: the event log cannot grow.
+        _ = try SynwaveIntegrationTests.run("/usr/bin/dd", ["if=/dev/zero", "of=\(daemon.logDirectory)/filler", "bs=4k", "count=1000"])
+        _ = try namespace.loadgen(["churn", "--connections", "20", "--seconds", "10"])
+        usleep(2_500_000)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: outside + "/synwave.prom", encoding: .utf8))
+        XCTAssertGreaterThan(prom["synwave_output_write_errors_total{output=\"events\"}"] ?? 0, 0)
+        XCTAssertEqual(prom["synwave_output_lines_pending{output=\"events\"}"], 40)
+        XCTAssertTrue(daemon.child.process.isRunning, "the daemon keeps tracing")
+
+        try FileManager.default.removeItem(atPath: "\(daemon.logDirectory)/filler")
+        let records = daemon.waitForRecords(40)
+        XCTAssertEqual(records.count, 40, "queued lines written once there is room")
+        let result = daemon.terminate()
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("No space left on device"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("writable again"), result.stderr)
+    }
+
+    /// Which of `ids` `bpftool prog show` still lists after waiting up to `seconds` for them to go.
+    private func loadedPrograms(among ids: Set<Int>, within seconds: Double) throws -> Set<Int> {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let shown = try SynwaveIntegrationTests.run("/usr/sbin/bpftool", ["prog", "show"]).stdout
+            let listed = Set(shown.split(separator: "\n").compactMap { line in Int(line.prefix(while: \.isNumber)) })
+            let remaining = ids.intersection(listed)
+            if remaining.isEmpty || Date() > deadline { return remaining }
+            usleep(100_000)
+        }
+    }
+}
+
