@@ -38,13 +38,13 @@ final class DaemonUnderTest {
     static func lineCount(_ path: String) -> Int {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return 0 }
         return data.withUnsafeBytes { raw in
+            guard var cursor = raw.baseAddress else { return 0 }
             var count = 0
-            var cursor = raw.baseAddress
             var left = raw.count
             while left > 0, let found = memchr(cursor, 0x0A, left) {
                 count += 1
                 let next = UnsafeRawPointer(found) + 1
-                left -= next - cursor!
+                left -= next - cursor
                 cursor = next
             }
             return count
