@@ -157,3 +157,40 @@ func tcpCounters(in namespace: NetworkNamespace) throws -> [String: Int] {
     let values = lines[1].split(separator: " ").dropFirst()
     return Dictionary(uniqueKeysWithValues: zip(names.map(String.init), values.map { Int($0) ?? -1 }))
 }
+
+/// A raw client of the daemon's tail socket, for what `synwave tail` never does (not reading).
+final class UnixClient {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw HarnessError("connect \(path): errno \(errno)") }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw HarnessError("write: errno \(errno)") }
+    }
+
+    /// Everything that arrives until nothing has come for `seconds`.
+    func readAll(seconds: Double) -> String {
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(seconds * 1000)) > 0 else { break }
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            data += chunk[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -101,6 +101,31 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(daemon.terminate().status, 0)
     }
 
+    func testASlowTailClientIsSkippedWithANoticeAndNeverSlowsTheDaemon() throws {
+        let namespace = try NetworkNamespace("daemon-slow")
+        let daemon = try DaemonUnderTest("slow", settings: ["only_netns = \(namespace.inode)", "tail_client_buffer = 64K"])
+        defer { daemon.remove() }
+        // A client that asks for every event, then does not read while the traffic runs.
+        let client = try UnixClient(path: daemon.tailSocket)
+        try client.send("SYNWAVE-TAIL 1 view=events format=json\n")
+        let made = int(try namespace.loadgen(["churn", "--connections", "3000", "--seconds", "20"]).answer["connections"])
+        XCTAssertEqual(daemon.waitForRecords(2 * made).count, 2 * made, "the event log is complete: the slow client held nothing up")
+
+        let received = client.readAll(seconds: 2)
+        let lines = received.split(separator: "\n")
+        XCTAssertEqual(lines.first, "OK")
+        let notices = lines.filter { $0.hasPrefix("# ") && $0.contains("lines skipped: this tail read too slowly") }
+        XCTAssertFalse(notices.isEmpty, "told how many lines it missed")
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.hasPrefix("# ") || $0.hasPrefix("{\"type\":") }, "whole lines only")
+        usleep(1_200_000)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        let skipped = prom["synwave_tail_lines_skipped_total"] ?? 0
+        XCTAssertGreaterThan(skipped, 0)
+        let reported = notices.compactMap { Int($0.dropFirst(2).prefix(while: \.isNumber)) }.reduce(0, +)
+        XCTAssertLessThanOrEqual(Double(reported), skipped)
+        XCTAssertEqual(daemon.terminate().status, 0)
+    }
+
     func testRenamedLogAndSighupLoseNoLine() throws {
         let namespace = try NetworkNamespace("daemon-hup")
         let daemon = try DaemonUnderTest("hup", settings: ["only_netns = \(namespace.inode)"])
