@@ -109,8 +109,9 @@ struct Daemon: AsyncParsableCommand {
 
         let user = reader.stats
         let kernel = (try? tracer.stats()) ?? TracerStats()
-        StandardError.line("synwave: daemon stopped: \(user.received) events received, \(kernel.lost) lost in the kernel, "
-            + "\(user.droppedInUserSpace + pipeline.metrics.droppedBatches) dropped in user space, "
+        StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes), "
+            + "\(kernel.lost) lost in the kernel, "
+            + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "
             + "\(eventLog.stats.linesWritten) event log lines written")
         if let failure {
             StandardError.line("synwave: \(failure)")

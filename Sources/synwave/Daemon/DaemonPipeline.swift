@@ -21,7 +21,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private let outputs: [AsyncStream<DaemonBatch>.Continuation]
     let eventLogBatches: AsyncStream<DaemonBatch>
     let tailBatches: AsyncStream<DaemonBatch>
-    private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedBatches: UInt64(0)))
+    private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedEvents: UInt64(0)))
 
     init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>) {
         self.batches = batches
@@ -34,12 +34,13 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         outputs = [log.continuation, tail.continuation]
     }
 
-    var metrics: (metrics: CorrelatorMetrics, tracked: Int, droppedBatches: UInt64) { snapshot.withLock { $0 } }
+    var metrics: (metrics: CorrelatorMetrics, tracked: Int, droppedEvents: UInt64) { snapshot.withLock { $0 } }
 
     func run() async throws {
         var records: [ConnectionRecord] = []
         for await batch in batches {
-            records.removeAll(keepingCapacity: true)
+            // A fresh array: the last one went to the outputs, and clearing it would copy it.
+            records = []
             let events = prepare(batch)
             for event in events { correlator.process(event, into: &records) }
             correlator.tick(nowNs: Clocks.bootNs(), into: &records)
@@ -54,8 +55,13 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         try? await gracefulShutdown()
     }
 
+    /// The batch itself unless it must change: copying thousands of events costs more than checking them.
     private func prepare(_ batch: [KernelEvent]) -> [KernelEvent] {
-        var events = namespaces.netns.isEmpty ? batch : batch.filter { namespaces.matches($0) }
+        var events = batch
+        if !namespaces.netns.isEmpty, !batch.allSatisfy({ namespaces.matches($0) }) {
+            events = batch.filter { namespaces.matches($0) }
+        }
+        guard events.contains(where: { if case .listener = $0 { true } else { false } }) else { return events }
         for index in events.indices {
             if case .listener(var e) = events[index] {
                 e.owner = owners.owner(of: e.inode)
@@ -68,14 +74,14 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private func publish(_ batch: DaemonBatch) {
         var dropped: UInt64 = 0
         for output in outputs {
-            if case .dropped = output.yield(batch) { dropped += 1 }
+            if case .dropped = output.yield(batch) { dropped += UInt64(batch.events.count) }
         }
         let metrics = correlator.metrics
         let tracked = correlator.tracked
         snapshot.withLock {
             $0.metrics = metrics
             $0.tracked = tracked
-            $0.droppedBatches += dropped
+            $0.droppedEvents += dropped
         }
     }
 }

@@ -76,7 +76,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         health.eventsReceived = reader.received
         health.lostRingBufferFull = kernel.ringBufferFull
         health.lostRecursion = kernel.recursionLost
-        health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedBatches
+        health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
         health.decodeErrors = reader.decodeErrors
         health.listenersUntracked = kernel.listenersUntracked
         health.bpfStatsEnabled = KernelTracer.bpfStatsEnabled
