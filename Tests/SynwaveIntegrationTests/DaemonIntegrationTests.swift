@@ -21,6 +21,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(made, 40)
         for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
         let records = daemon.waitForRecords(2 * made + 3)
+        usleep(1_200_000)  // at least one periodic metrics line before the final one
         let result = daemon.terminate()
         XCTAssertEqual(result.status, 0, result.stderr)
 

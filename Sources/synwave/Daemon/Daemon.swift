@@ -104,8 +104,8 @@ struct Daemon: AsyncParsableCommand {
             + "events to \(settings.eventLogPath), metrics to \(settings.metricsFilePath) every "
             + "\(settings.metricsIntervalNs / 1_000_000_000)s, tails on \(settings.tailSocketPath)")
         var failure: Error?
+        // The exporter shuts down last: its final snapshot already counts the last records.
         do { try await group.run() } catch { failure = error }
-        exporter.export()
 
         let user = reader.stats
         let kernel = (try? tracer.stats()) ?? TracerStats()

@@ -31,6 +31,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         self.intervalNs = intervalNs
     }
 
+    /// Exports every interval; a shutdown ends the wait early and the last export is the final snapshot.
     func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let pause = intervalNs
@@ -39,7 +40,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         }
     }
 
-    func export() {
+    private func export() {
         let families = snapshot().families()
         let text = Array(MetricText.prometheus(families).utf8)
         do {
