@@ -158,9 +158,14 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(Double(rotated.count + current.count), prom["synwave_output_lines_total{output=\"events\"}"])
         let ended = prom.samples.filter { $0.key.hasPrefix("synwave_connections_ended_total{") }.values.reduce(0, +)
         XCTAssertEqual(Double(rotated.count + current.count), ended)
-        // Records of the traffic: a few sockets at the very end of a 10k/s churn are sometimes
-        // still tracked as open when the daemon stops (a correlator question, not rotation's).
-        XCTAssertGreaterThanOrEqual(rotated.count + current.count, 2 * made - Int(prom["synwave_tracked_sockets"] ?? 0))
+        // Records of the traffic: every connection has one, unless one of its events was lost or
+        // it was still open in the correlator when the daemon stopped (dropped then, counted as
+        // expired): under this 10k/s churn a few dozen sockets sometimes never see their close
+        // (a correlator question, issue 3), but none goes uncounted.
+        let expired = Int(prom["synwave_records_expired_total"] ?? 0)
+        let lost = prom.samples.filter { $0.key.hasPrefix("synwave_events_lost_total{") }.values.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(rotated.count + current.count + expired + Int(lost), 2 * made,
+                                    "expired \(expired), lost \(lost)")
         let cookies = (rotated + current).map { "\(int($0["cookie"]))" }
         XCTAssertEqual(Set(cookies).count, cookies.count)
     }
