@@ -1,3 +1,4 @@
+import SynwaveKernel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,18 +29,7 @@ final class OutputWriter {
 
     func flush() {
         guard !buffer.isEmpty, !closed else { buffer.removeAll(keepingCapacity: true); return }
-        var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    closed = true
-                    return
-                }
-                offset += n
-            }
-        }
+        if buffer.withUnsafeBytes({ writeAll(fd, $0) }).error != nil { closed = true }
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -14,19 +14,7 @@ public enum AtomicFile {
             fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         }
         guard fd >= 0 else { throw SyscallError.last("open \(temporary)") }
-        var failed: SyscallError?
-        var offset = 0
-        bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = SyscallError.last("write \(temporary)")
-                    return
-                }
-                offset += n
-            }
-        }
+        var failed = bytes.withUnsafeBytes { writeAll(fd, $0, operation: "write \(temporary)") }.error
         close(fd)
         if failed == nil, rename(temporary, path) != 0 { failed = SyscallError.last("rename \(temporary) to \(path)") }
         if let failed {

@@ -119,22 +119,10 @@ public final class LineLog: @unchecked Sendable {
 
     private func appendBuffer() throws(SyscallError) {
         let start = lseek(fd, 0, SEEK_END)
-        var offset = 0
-        var failed: SyscallError?
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if Glibc.errno == EINTR { continue }
-                    failed = SyscallError.last("write")
-                    return
-                }
-                offset += n
-            }
-        }
+        let (written, failed) = buffer.withUnsafeBytes { writeAll(fd, $0) }
         if let failed {
             // Take back a partial write: the next try appends the same lines whole.
-            if offset > 0, start >= 0 { _ = ftruncate(fd, start) }
+            if written > 0, start >= 0 { _ = ftruncate(fd, start) }
             throw failed
         }
     }
