@@ -85,7 +85,10 @@ struct Tail: AsyncParsableCommand {
     func run() async throws {
         let logger = tracing.bootstrapLogging()
         if !standalone, let connection = try TailClient.connectIfRunning(socketPath: socket) {
-            if tracing.attach != .auto || tracing.ringSize != "16M" || maxSockets != 262_144 || idleTimeout != 6 * 3600 {
+            // Compared with the flags' own defaults, so the two never drift apart.
+            let defaults = try Tail.parse([])
+            if tracing.attach != defaults.tracing.attach || tracing.ringSize != defaults.tracing.ringSize
+                || maxSockets != defaults.maxSockets || idleTimeout != defaults.idleTimeout {
                 StandardError.line("synwave: the daemon's tracer settings apply; --attach, --ring-size, --max-sockets and "
                     + "--idle-timeout only apply with --standalone")
             }

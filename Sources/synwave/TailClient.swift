@@ -59,14 +59,11 @@ final class TailClient: Service, @unchecked Sendable {
         let connection = self.connection
         let written = sent.withUnsafeBytes { raw in (try? connection.writeSome(raw)) ?? -1 }
         guard written == sent.count else { throw TailClientError("cannot send the tail request to \(socketPath)") }
-        let reader = Task.detached { [self] () -> Result<Void, TailClientError> in
+        let result = await withGracefulShutdownHandler {
             // A blocking read on its own thread keeps the cooperative pool free.
             await withCheckedContinuation { continuation in
                 Thread { continuation.resume(returning: self.copyLines()) }.start()
             }
-        }
-        let result = await withGracefulShutdownHandler {
-            await reader.value
         } onGracefulShutdown: { [self] in
             stopping.store(true, ordering: .relaxed)
             connection.shutdownBoth()
