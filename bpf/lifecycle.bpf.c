@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A socket's error (sock:inet_sk_error_report) and its end (tcp:tcp_destroy_sock). */
 #include "tuple.bpf.h"
+#include "rescue.bpf.h"
 
-static __always_inline void emit_socket(struct sock *sk, __u8 kind)
+static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	struct synwave_socket_event *e;
@@ -12,7 +13,7 @@ static __always_inline void emit_socket(struct sock *sk, __u8 kind)
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_SOCKET);
 	if (!e)
 		return;
-	synwave_identify(&e->hdr, sk);
+	synwave_identify_as(&e->hdr, sk, cookie);
 	e->netns = synwave_netns(&sk->__sk_common);
 	e->kind = kind;
 	e->state = sk->__sk_common.skc_state;
@@ -28,13 +29,27 @@ SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(sw_sock_error, const struct sock *sk)
 {
 	if (sk->sk_protocol == IPPROTO_TCP)
-		emit_socket((struct sock *)sk, SYNWAVE_SOCKET_ERROR);
+		emit_socket((struct sock *)sk, bpf_get_socket_cookie((struct sock *)sk), SYNWAVE_SOCKET_ERROR);
 	return 0;
 }
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sw_destroy_sock, struct sock *sk)
 {
-	emit_socket(sk, SYNWAVE_SOCKET_DESTROY);
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	synwave_note_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0));
+	emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
+	return 0;
+}
+
+/* Every connection ends here, in process or softirq context: rescued like state changes (rescue.bpf.h). */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sw_destroy_rescue, struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	if (!synwave_was_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0)))
+		emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
 	return 0;
 }

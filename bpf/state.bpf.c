@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* TCP state transitions: sock:inet_sock_set_state, typed (tp_btf) or classic. */
-#include "synwave.bpf.h"
+#include "rescue.bpf.h"
 
 static __always_inline void fill_states(struct synwave_state_event *e, int oldstate, int newstate)
 {
@@ -8,39 +8,12 @@ static __always_inline void fill_states(struct synwave_state_event *e, int oldst
 	e->newstate = newstate;
 }
 
-/*
- * A softirq can interrupt this program and fire the tracepoint again on the same CPU; the
- * kernel's per-program recursion guard then skips the nested run (recursion_misses). The
- * guard of tp_btf programs is per program, so a second program, attached after the main
- * one and therefore run after it for every firing, emits what the main one did not see.
- * A "mid-run" flag is not enough: the guard also covers the kernel code around the main
- * program (rcu_read_unlock can take a self-IPI whose exit runs softirqs), so the main
- * program notes each transition it handled and the rescue emits any transition missing
- * from this CPU's last few. Several slots, because a softirq in the gap between the two
- * programs of one firing must not push that firing's own note out.
- */
-#define HANDLED_SLOTS 8
-
-struct handled_transitions {
-	__u64 cookie[HANDLED_SLOTS];
-	__u32 states[HANDLED_SLOTS];
-	__u32 next;
-	__u32 _pad0;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct handled_transitions);
-} state_handled SEC(".maps");
-
 static __always_inline __u32 transition_key(int oldstate, int newstate)
 {
-	return ((__u32)oldstate << 8) | (__u32)newstate;
+	return synwave_handled_key(SYNWAVE_HANDLED_STATE, (__u32)oldstate << 8 | (__u32)newstate);
 }
 
-static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int newstate)
+static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
 {
 	struct synwave_state_event *e;
 	struct tcp_sock *tp;
@@ -53,7 +26,7 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_STATE);
 	if (!e)
 		return;
-	e->hdr.cookie = bpf_get_socket_cookie(sk);
+	e->hdr.cookie = cookie;
 	e->hdr.skaddr = (__u64)sk;
 	e->hdr.flags = SYNWAVE_EVF_COOKIE;
 
@@ -93,40 +66,27 @@ static __always_inline void emit_state_btf(struct sock *sk, int oldstate, int ne
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newstate)
 {
-	struct handled_transitions *handled;
-	__u32 zero = 0, slot;
-
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	handled = bpf_map_lookup_elem(&state_handled, &zero);
-	if (handled) {
-		slot = handled->next++ % HANDLED_SLOTS;
-		handled->cookie[slot] = bpf_get_socket_cookie(sk);
-		handled->states[slot] = transition_key(oldstate, newstate);
-	}
-	emit_state_btf(sk, oldstate, newstate);
-	return 0;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int newstate)
-{
-	struct handled_transitions *handled;
-	__u32 zero = 0, key = transition_key(oldstate, newstate);
 	__u64 cookie;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	handled = bpf_map_lookup_elem(&state_handled, &zero);
-	if (!handled)
+	cookie = bpf_get_socket_cookie(sk);
+	synwave_note_handled(cookie, transition_key(oldstate, newstate));
+	emit_state_btf(sk, cookie, oldstate, newstate);
+	return 0;
+}
+
+/* Runs after sw_state_btf for every firing: emits what its recursion guard skipped (rescue.bpf.h). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 cookie;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	cookie = bpf_get_socket_cookie(sk);
-	for (int i = 0; i < HANDLED_SLOTS; i++) {
-		if (handled->cookie[i] == cookie && handled->states[i] == key)
-			return 0;
-	}
-	synwave_count(SYNWAVE_COUNTER_RECURSION_RECOVERED);
-	emit_state_btf(sk, oldstate, newstate);
+	if (!synwave_was_handled(cookie, transition_key(oldstate, newstate)))
+		emit_state_btf(sk, cookie, oldstate, newstate);
 	return 0;
 }
 

@@ -86,11 +86,16 @@ static __always_inline __u32 synwave_netns(const struct sock_common *skc)
 }
 
 /* Cookie and address into a record header (cookies exist on mini-sockets too). */
-static __always_inline void synwave_identify(struct synwave_event_header *hdr, struct sock *sk)
+static __always_inline void synwave_identify_as(struct synwave_event_header *hdr, struct sock *sk, __u64 cookie)
 {
-	hdr->cookie = bpf_get_socket_cookie(sk);
+	hdr->cookie = cookie;
 	hdr->skaddr = (__u64)sk;
 	hdr->flags |= SYNWAVE_EVF_COOKIE;
+}
+
+static __always_inline void synwave_identify(struct synwave_event_header *hdr, struct sock *sk)
+{
+	synwave_identify_as(hdr, sk, bpf_get_socket_cookie(sk));
 }
 
 #endif /* SYNWAVE_TUPLE_BPF_H */

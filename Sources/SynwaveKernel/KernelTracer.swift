@@ -78,7 +78,7 @@ public final class KernelTracer: @unchecked Sendable {
     /// changes only: retransmits, resets and errors need tp_btf here.
     public static let programNames: [AttachMode: [String]] = [
         .btf: ["sw_state_btf", "sw_state_rescue", "sw_retransmit_skb", "sw_retransmit_synack",
-               "sw_send_reset", "sw_receive_reset", "sw_sock_error", "sw_destroy_sock",
+               "sw_send_reset", "sw_receive_reset", "sw_sock_error", "sw_destroy_sock", "sw_destroy_rescue",
                "sw_listener_ready", "sw_listener_overflow"],
         .tracepoint: ["sw_state_tp"],
     ]
@@ -92,7 +92,7 @@ public final class KernelTracer: @unchecked Sendable {
     }
 
     /// Programs that only re-emit what another one's recursion guard skipped: their own skips lose nothing.
-    static let rescuePrograms: Set<String> = ["sw_state_rescue"]
+    static let rescuePrograms: Set<String> = ["sw_state_rescue", "sw_destroy_rescue"]
 
     /// The mode actually attached (never `.auto`).
     public let mode: AttachMode
