@@ -68,6 +68,7 @@ int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newsta
 {
 	__u64 cookie;
 
+	synwave_count(SYNWAVE_COUNTER_STATE_RUNS);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	cookie = bpf_get_socket_cookie(sk);

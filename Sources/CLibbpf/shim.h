@@ -1,3 +1,18 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* perf_event_open has no libc wrapper, and Swift cannot call the variadic syscall(2):
+ * a counting (not sampling) event on one tracepoint, all tasks, one CPU. */
+static inline int synwave_perf_count_tracepoint(unsigned long long tracepoint_id, int cpu)
+{
+	struct perf_event_attr attr = {0};
+
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = tracepoint_id;
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}

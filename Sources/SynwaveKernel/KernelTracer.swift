@@ -55,10 +55,19 @@ public struct TracerStats: Sendable, Equatable {
     public var runTimeNs: UInt64 = 0
     public var runCount: UInt64 = 0
 
+    /// Firings of the watched tracepoints (state changes, socket destruction) for which the
+    /// kernel neither ran the program nor counted a recursion miss (`TracepointHits`).
+    public var notRun: UInt64 = 0
+    /// Why firings cannot be checked, when they cannot (no tracefs, perf_event_open refused).
+    public var notRunUnchecked: String?
+
     /// Skipped runs that nothing recovered.
     public var recursionLost: UInt64 { recursionMisses > recursionRecovered ? recursionMisses - recursionRecovered : 0 }
 
-    public var lost: UInt64 { ringBufferFull + recursionLost }
+    public var lost: UInt64 { ringBufferFull + recursionLost + notRun }
+
+    /// For the stop summaries: the count, or why it could not be checked.
+    public var notRunText: String { notRunUnchecked.map { "unknown (\($0))" } ?? "\(notRun)" }
 
     public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, recursionRecovered: UInt64 = 0,
                 runTimeNs: UInt64 = 0, runCount: UInt64 = 0) {
@@ -100,6 +109,7 @@ public final class KernelTracer: @unchecked Sendable {
     private let object: BPFObject
     private var links: [BPFLink]
     private let loadedPrograms: [BPFProgram]
+    private let firings: FiringCheck
 
     private init(mode: AttachMode, options: TracerOptions, object: BPFObject, links: [BPFLink], programs: [BPFProgram]) {
         self.mode = mode
@@ -107,6 +117,29 @@ public final class KernelTracer: @unchecked Sendable {
         self.object = object
         self.links = links
         self.loadedPrograms = programs
+        firings = FiringCheck(mode == .btf ? Self.watchedTracepoints.filter { watched in
+            programs.contains { $0.name == watched.program }
+        } : [])
+        firings.start(handled: handledCounts())
+    }
+
+    /// Tracepoints whose every firing must reach its program: the program, and its run counter.
+    static let watchedTracepoints: [FiringCheck.Watched] = [
+        .init(category: "sock", name: "inet_sock_set_state", program: "sw_state_btf",
+              runsCounter: Int(SYNWAVE_COUNTER_STATE_RUNS.rawValue)),
+        .init(category: "tcp", name: "tcp_destroy_sock", program: "sw_destroy_sock",
+              runsCounter: Int(SYNWAVE_COUNTER_DESTROY_RUNS.rawValue)),
+    ]
+
+    /// Per watched tracepoint, the firings its program handled: runs plus recursion misses.
+    private func handledCounts() -> [UInt64] {
+        guard let counters = try? object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue)) else {
+            return []
+        }
+        return firings.watched.map { watched in
+            let misses = loadedPrograms.first { $0.name == watched.program }.flatMap { try? $0.info().recursion_misses } ?? 0
+            return counters[watched.runsCounter] + misses
+        }
     }
 
     /// Checks the host, then loads and attaches, falling back from tp_btf to the classic tracepoint in auto mode.
@@ -189,6 +222,7 @@ public final class KernelTracer: @unchecked Sendable {
 
     /// Stops all programs; maps stay readable so the ring can be drained afterwards.
     public func detach() {
+        firings.freeze()
         links.removeAll()
     }
 
@@ -215,6 +249,10 @@ public final class KernelTracer: @unchecked Sendable {
             // Run time of the state programs (main and rescue) per state change, for the benchmark.
             if program.name.hasPrefix("sw_state_") { stats.runTimeNs += info.run_time_ns }
             if index == 0 { stats.runCount += info.run_cnt }
+        }
+        switch firings.unhandled(handled: handledCounts()) {
+        case .success(let count): stats.notRun = count
+        case .failure(let unknown): stats.notRunUnchecked = unknown.reason
         }
         return stats
     }

@@ -44,6 +44,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom["synwave_handshake_seconds_count"], Double(2 * made))
         XCTAssertEqual(prom["synwave_connection_duration_seconds_count"], Double(2 * made + 3))
         XCTAssertEqual(prom["synwave_events_lost_total{cause=\"ring_buffer_full\"}"], 0)
+        XCTAssertEqual(prom["synwave_events_lost_total{cause=\"not_run\"}"], 0)
         XCTAssertEqual(prom["synwave_events_dropped_total"], 0)
         XCTAssertEqual(prom["synwave_decode_errors_total"], 0)
         XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(2 * made + 3))

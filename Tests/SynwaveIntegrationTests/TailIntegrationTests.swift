@@ -33,6 +33,8 @@ struct TailIntegrationTests {
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
+        // Checked, not "unknown": the per-CPU perf counters on the tracepoints opened.
+        #expect(result.stderr.contains(", 0 not run by the kernel)"), "\(result.stderr)")
         #expect(result.stderr.contains(" 0 dropped in user space, 0 decode errors"), "\(result.stderr)")
         let mode = scenario.attach == "tracepoint" ? "classic tracepoint" : "tp_btf"
         #expect(result.stderr.contains("tracing TCP events (\(mode)"), "\(result.stderr)")

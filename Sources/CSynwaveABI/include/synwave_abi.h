@@ -119,6 +119,10 @@ enum synwave_counter {
 	SYNWAVE_COUNTER_SUBMITTED = 2,
 	/* a listener's statistics could not be created in the "listeners" map */
 	SYNWAVE_COUNTER_LISTENER_UNTRACKED = 3,
+	/* runs of sw_state_btf / sw_destroy_sock: with their recursion misses, every firing the
+	 * kernel handed to the program (compared with the tracepoint's own count in user space) */
+	SYNWAVE_COUNTER_STATE_RUNS = 4,
+	SYNWAVE_COUNTER_DESTROY_RUNS = 5,
 	SYNWAVE_COUNTER_MAX = 8,
 };
 

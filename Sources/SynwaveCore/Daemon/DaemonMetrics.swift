@@ -20,6 +20,8 @@ public struct TracerHealth: Equatable, Sendable {
     public var lostRingBufferFull: UInt64 = 0
     /// Skipped by a program's recursion guard and not re-emitted by the rescue program.
     public var lostRecursion: UInt64 = 0
+    /// Tracepoint firings that reached no program and no recursion count (kernel-side, counted with perf).
+    public var lostNotRun: UInt64 = 0
     public var droppedInUserSpace: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     public var listenersUntracked: UInt64 = 0
@@ -148,6 +150,7 @@ public struct DaemonMetrics: Sendable {
         var lost = MetricFamily("synwave_events_lost_total", .counter, "Events the kernel side could not deliver, by cause.")
         lost.add(t.lostRingBufferFull, [("cause", "ring_buffer_full")])
         lost.add(t.lostRecursion, [("cause", "recursion")])
+        lost.add(t.lostNotRun, [("cause", "not_run")])
         var runTime = MetricFamily("synwave_bpf_run_seconds_total", .counter,
                                    "Time spent in each BPF program (needs sysctl kernel.bpf_stats_enabled=1).")
         var runs = MetricFamily("synwave_bpf_runs_total", .counter, "Runs of each BPF program (needs kernel.bpf_stats_enabled=1).")

@@ -77,6 +77,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         health.eventsReceived = reader.received
         health.lostRingBufferFull = kernel.ringBufferFull
         health.lostRecursion = kernel.recursionLost
+        health.lostNotRun = kernel.notRun
         health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
         health.decodeErrors = reader.decodeErrors
         health.listenersUntracked = kernel.listenersUntracked
