@@ -2,9 +2,9 @@ import Synchronization
 
 /// Compares how often watched tracepoints fired (`TracepointHits`) with how many firings their
 /// programs handled (ran, or skipped and counted a recursion miss): the difference is events the
-/// kernel dropped without saying so. Counting starts after attach, from a baseline of what the
-/// programs had handled by then; a few firings at either edge can fall between the two reads,
-/// so the result is clamped at zero and never decreases.
+/// kernel dropped without saying so. Every pair of reads takes the firings first and what was
+/// handled second (the baseline, before the counters open), so a firing between the two reads
+/// can only hide a loss, never invent one; the result never decreases.
 final class FiringCheck: Sendable {
     struct Watched: Sendable {
         var category: String
@@ -49,11 +49,14 @@ final class FiringCheck: Sendable {
         }
     }
 
-    func unhandled(handled: [UInt64]) -> Result<UInt64, UnhandledUnknown> {
+    func unhandled(handled readHandled: () -> [UInt64]) -> Result<UInt64, UnhandledUnknown> {
         state.withLock { state in
             if let failure = state.failure { return .failure(UnhandledUnknown(reason: failure)) }
-            guard !state.hits.isEmpty, handled.count == state.hits.count else { return .success(0) }
             let fired = state.frozen ?? state.hits.map { $0.count() }
+            let handled = readHandled()
+            guard !fired.isEmpty, handled.count == fired.count, state.baseline.count == fired.count else {
+                return .success(state.highest)
+            }
             var missing: UInt64 = 0
             for index in fired.indices {
                 let reached = handled[index] &- state.baseline[index]

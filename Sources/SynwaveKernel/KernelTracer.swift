@@ -250,7 +250,7 @@ public final class KernelTracer: @unchecked Sendable {
             if program.name.hasPrefix("sw_state_") { stats.runTimeNs += info.run_time_ns }
             if index == 0 { stats.runCount += info.run_cnt }
         }
-        switch firings.unhandled(handled: handledCounts()) {
+        switch firings.unhandled(handled: handledCounts) {
         case .success(let count): stats.notRun = count
         case .failure(let unknown): stats.notRunUnchecked = unknown.reason
         }
