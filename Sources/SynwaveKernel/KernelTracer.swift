@@ -66,8 +66,13 @@ public struct TracerStats: Sendable, Equatable {
 
     public var lost: UInt64 { ringBufferFull + recursionLost + notRun }
 
-    /// For the stop summaries: the count, or why it could not be checked.
-    public var notRunText: String { notRunUnchecked.map { "unknown (\($0))" } ?? "\(notRun)" }
+    /// For the stop summaries of tail and daemon: "N lost in the kernel (… by cause)".
+    public var lossSummary: String {
+        let notRunText = notRunUnchecked.map { "unknown (\($0))" } ?? "\(notRun)"
+        return "\(lost) lost in the kernel (\(ringBufferFull) ring buffer full, "
+            + "\(recursionLost) skipped by the recursion guard, \(recursionRecovered) of its skips recovered, "
+            + "\(notRunText) not run by the kernel)"
+    }
 
     public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, recursionRecovered: UInt64 = 0,
                 runTimeNs: UInt64 = 0, runCount: UInt64 = 0) {

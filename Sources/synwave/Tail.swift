@@ -117,9 +117,7 @@ struct Tail: AsyncParsableCommand {
         let kernel = (try? tracer.stats()) ?? TracerStats()
         let user = reader.stats
         StandardError.line("synwave: \(user.received) events received (\(user.stateChanges) state changes), \(printer.shown) shown, "
-            + "\(kernel.lost) lost in the kernel (\(kernel.ringBufferFull) ring buffer full, "
-            + "\(kernel.recursionLost) skipped by the recursion guard, \(kernel.recursionRecovered) of its skips recovered, "
-            + "\(kernel.notRunText) not run by the kernel), "
+            + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace) dropped in user space, "
             + "\(user.decodeErrors) decode errors")
         if !events {

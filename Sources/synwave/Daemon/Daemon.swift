@@ -110,8 +110,7 @@ struct Daemon: AsyncParsableCommand {
         let user = reader.stats
         let kernel = (try? tracer.stats()) ?? TracerStats()
         StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes), "
-            + "\(kernel.lost) lost in the kernel (\(kernel.ringBufferFull) ring buffer full, \(kernel.recursionLost) skipped by the recursion guard, "
-            + "\(kernel.notRunText) not run by the kernel), "
+            + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "
             + "\(eventLog.stats.linesWritten) event log lines written")
         if let failure {
