@@ -38,8 +38,7 @@ int BPF_PROG(sw_destroy_sock, struct sock *sk)
 {
 	__u64 cookie = bpf_get_socket_cookie(sk);
 
-	synwave_count(SYNWAVE_COUNTER_DESTROY_RUNS);
-
+	synwave_count_own(SYNWAVE_COUNTER_DESTROY_RUNS);
 	synwave_note_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0));
 	emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
 	return 0;

@@ -13,17 +13,25 @@ static __always_inline __u32 transition_key(int oldstate, int newstate)
 	return synwave_handled_key(SYNWAVE_HANDLED_STATE, (__u32)oldstate << 8 | (__u32)newstate);
 }
 
-static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
+/* Record size: constant on each path, as the verifier requires of a reservation. */
+static __always_inline __u32 state_record_size(int with_totals)
+{
+	return with_totals ? sizeof(struct synwave_state_event) : SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS;
+}
+
+/* with_totals is a constant in each inlined copy, so that each reserves a fixed size. */
+static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, int oldstate, int newstate,
+						 const int with_totals)
 {
 	struct synwave_state_event *e;
 	struct tcp_sock *tp;
-	__u16 family;
+	__u16 family, port;
 
 	/* Typed view of the same socket: its fields are plain loads, not probe reads. */
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_STATE);
+	e = synwave_reserve(state_record_size(with_totals), SYNWAVE_EVENT_STATE);
 	if (!e)
 		return;
 	e->hdr.cookie = cookie;
@@ -33,8 +41,10 @@ static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int ol
 	family = sk->__sk_common.skc_family;
 	e->family = family;
 	e->netns = sk->__sk_common.skc_net.net->ns.inum;
-	/* inet_sport, not skc_num: the port is unhashed (skc_num = 0) before X -> CLOSE fires. */
-	e->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	/* skc_num shares a hot line with the rest of sock_common; inet_sport (a line further)
+	 * only when the port is already unhashed (skc_num = 0), as before X -> CLOSE fires. */
+	port = sk->__sk_common.skc_num;
+	e->sport = port ? port : bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
 	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (family == AF_INET6) {
 		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
@@ -47,20 +57,24 @@ static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int ol
 	}
 	fill_states(e, oldstate, newstate);
 	/* A closed listener's statistics go with it (its cookie is never reused). */
-	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		__u64 cookie = e->hdr.cookie;
-
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&listeners, &cookie);
-	}
 	e->error = sk->sk_err;
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
-	if (newstate == TCP_CLOSE) {
+	if (with_totals) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
-	} else {
-		__builtin_memset(&e->totals, 0, sizeof(e->totals));
 	}
 	synwave_submit(e);
+}
+
+/* Transitions to CLOSE carry the connection's totals; the others a shorter record. */
+static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
+{
+	if (newstate == TCP_CLOSE)
+		emit_state_btf_sized(sk, cookie, oldstate, newstate, 1);
+	else
+		emit_state_btf_sized(sk, cookie, oldstate, newstate, 0);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -68,7 +82,7 @@ int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newsta
 {
 	__u64 cookie;
 
-	synwave_count(SYNWAVE_COUNTER_STATE_RUNS);
+	synwave_count_own(SYNWAVE_COUNTER_STATE_RUNS);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	cookie = bpf_get_socket_cookie(sk);
@@ -91,19 +105,16 @@ int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int new
 	return 0;
 }
 
-/* Fallback when tp_btf cannot load: the socket address is the only identity. */
-SEC("tracepoint/sock/inet_sock_set_state")
-int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline void emit_state_tp_sized(struct trace_event_raw_inet_sock_set_state *ctx,
+						const int with_totals)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)ctx->skaddr;
 	struct sock *sk = (struct sock *)ctx->skaddr;
 	struct synwave_state_event *e;
 
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_STATE);
+	e = synwave_reserve(state_record_size(with_totals), SYNWAVE_EVENT_STATE);
 	if (!e)
-		return 0;
+		return;
 	e->hdr.skaddr = (__u64)sk;
 	e->family = ctx->family;
 	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -122,12 +133,22 @@ int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	fill_states(e, ctx->oldstate, ctx->newstate);
 	e->error = BPF_CORE_READ(sk, sk_err);
 	synwave_fill_task(&e->tgid, &e->pid, e->comm);
-	if (ctx->newstate == TCP_CLOSE) {
+	if (with_totals) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, BPF_CORE_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
-	} else {
-		__builtin_memset(&e->totals, 0, sizeof(e->totals));
 	}
 	synwave_submit(e);
+}
+
+/* Fallback when tp_btf cannot load: the socket address is the only identity. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->newstate == TCP_CLOSE)
+		emit_state_tp_sized(ctx, 1);
+	else
+		emit_state_tp_sized(ctx, 0);
 	return 0;
 }

@@ -32,7 +32,7 @@ public enum EventDecoder {
         let header = bytes.loadUnaligned(as: synwave_event_header.self)
         switch UInt32(header.type) {
         case SYNWAVE_EVENT_STATE.rawValue:
-            return checkedSize(header, bytes, synwave_state_event.self).flatMap { decodeState($0) }
+            return stateRecord(header, bytes).flatMap { decodeState($0) }
         case SYNWAVE_EVENT_RETRANSMIT.rawValue:
             return checkedSize(header, bytes, synwave_retransmit_event.self).flatMap { decodeRetransmit($0) }
         case SYNWAVE_EVENT_RESET.rawValue:
@@ -56,6 +56,23 @@ public enum EventDecoder {
                                           actual: bytes.count, expected: expected))
         }
         return .success(bytes.loadUnaligned(as: T.self))
+    }
+
+    /// A state record is whole (with totals) or ends where the totals begin (without).
+    private static func stateRecord(
+        _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer
+    ) -> Result<synwave_state_event, DecodeError> {
+        let short = Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS)
+        guard Int(header.size) == short, header.flags & SYNWAVE_EVF_TOTALS.rawValue == 0 else {
+            return checkedSize(header, bytes, synwave_state_event.self)
+        }
+        guard bytes.count >= short else {
+            return .failure(.sizeMismatch(type: header.type, declared: Int(header.size),
+                                          actual: bytes.count, expected: short))
+        }
+        var raw = synwave_state_event()
+        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<short])) }
+        return .success(raw)
     }
 
     private static func decodeState(_ raw: synwave_state_event) -> Result<KernelEvent, DecodeError> {

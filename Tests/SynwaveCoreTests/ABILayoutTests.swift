@@ -5,7 +5,7 @@ import Testing
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 3)
+        #expect(SYNWAVE_ABI_VERSION == 4)
     }
 
     @Test func header() {
@@ -37,6 +37,7 @@ import Testing
         #expect(MemoryLayout<E>.offset(of: \E.daddr) == 72)
         #expect(MemoryLayout<E>.offset(of: \E.comm) == 88)
         #expect(MemoryLayout<E>.offset(of: \E.totals) == 104)
+        #expect(Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS) == MemoryLayout<E>.offset(of: \E.totals))
     }
 
     @Test func tuple() {

@@ -29,6 +29,26 @@ import Testing
         #expect(e.totals?.mssCache == 65483)
     }
 
+    @Test func decodesRecordWithoutTotals() throws {
+        let e = try RawEvents.stateEvent(RawEvents.shortState() + [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(e.oldState == .synSent && e.newState == .established)
+        #expect(e.comm == "curl")
+        #expect(e.sourcePort == 40000)
+        #expect(e.totals == nil)
+    }
+
+    @Test func recordWithoutTotalsCutShortIsASizeMismatch() {
+        let bytes = Array(RawEvents.shortState().prefix(100))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 104, actual: 100, expected: 104)))
+    }
+
+    /// Totals promised by the flag must be there: a short record claiming them is malformed.
+    @Test func shortRecordClaimingTotalsIsASizeMismatch() {
+        var bytes = RawEvents.shortState()
+        bytes[4] |= UInt8(SYNWAVE_EVF_TOTALS.rawValue)
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 104, actual: 104, expected: 144)))
+    }
+
     @Test func acceptsRingBufferPadding() {
         let padded = RawEvents.state() + [0, 0, 0, 0, 0, 0, 0, 0]
         guard case .success = RawEvents.decode(padded) else {

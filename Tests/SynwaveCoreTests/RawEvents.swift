@@ -36,6 +36,13 @@ enum RawEvents {
         return withUnsafeBytes(of: e) { Array($0) }
     }
 
+    /// A state record as the BPF side sends transitions other than to CLOSE: without totals.
+    static func shortState(old: UInt8 = 2, new: UInt8 = 1) -> [UInt8] {
+        var bytes = Array(state(old: old, new: new).prefix(Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS)))
+        bytes[2] = UInt8(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS)
+        return bytes
+    }
+
     static func retransmit(kind: UInt8 = 1, state: UInt8 = 2, flags: UInt8 = 0, family: UInt16 = 2) -> [UInt8] {
         var e = synwave_retransmit_event()
         e.hdr.type = UInt16(SYNWAVE_EVENT_RETRANSMIT.rawValue)
