@@ -23,7 +23,7 @@ public struct Correlator: Sendable {
     /// Machines are stored densely and found through an index, which keeps the per-socket cost
     /// close to the machine's own size.
     private var machines: [SocketMachine] = []
-    private var index: [SocketIdentity: Int32] = [:]
+    private var index = SocketIndex()
     /// Sockets that reached CLOSE, in arrival order, waiting for their grace period.
     private var closing: [(socket: SocketIdentity, closeNs: UInt64)] = []
     private var closingHead = 0
@@ -35,6 +35,10 @@ public struct Correlator: Sendable {
 
     public init(options: CorrelatorOptions = CorrelatorOptions()) {
         self.options = options
+        // Address space for the cap, up front: pages become resident only as sockets fill
+        // them, and the array never grows by copying (which would leave the outgrown buffers
+        // resident in the allocator).
+        machines.reserveCapacity(options.capacity)
     }
 
     public var tracked: Int { machines.count }
@@ -54,7 +58,7 @@ public struct Correlator: Sendable {
         while closingHead < closing.count, closing[closingHead].closeNs &+ options.closeGraceNs <= nowNs {
             let (socket, closeNs) = closing[closingHead]
             closingHead += 1
-            if let slot = index[socket], machines[Int(slot)].state == .closing, machines[Int(slot)].closeNs == closeNs {
+            if let slot = index.find(socket, machines), machines[Int(slot)].state == .closing, machines[Int(slot)].closeNs == closeNs {
                 finish(slot: Int(slot), into: &records)
             }
         }
@@ -86,7 +90,7 @@ public struct Correlator: Sendable {
             listeners.closed(event)
             return
         }
-        guard let slot = index[event.socket] else {
+        guard let slot = index.find(event.socket, machines) else {
             // A connection's first transition is never a late one: skip the search then.
             let starts = (event.oldState == .close && event.newState == .synSent)
                 || (event.oldState == .listen && event.newState == .synRecv)
@@ -121,11 +125,7 @@ public struct Correlator: Sendable {
             machine.addSynackRetransmits(synacks)
         }
         metrics.connectionsOpened[machine.role] += 1
-        if machines.count == machines.capacity {
-            // Grow by a quarter, not double: the slack is memory every tracked socket pays for.
-            machines.reserveCapacity(max(64, machines.count + machines.count / 4))
-        }
-        index[event.socket] = Int32(machines.count)
+        index.insert(event.socket, slot: Int32(machines.count), machines)
         machines.append(machine)
         awaitGrace(after: event)
     }
@@ -143,7 +143,7 @@ public struct Correlator: Sendable {
             if let tuple = event.endpoints { pendingSynacks.add(netns: event.netns, tuple) }
             return
         }
-        guard let slot = index[event.socket] else {
+        guard let slot = index.find(event.socket, machines) else {
             metrics.lateEvents += 1
             return
         }
@@ -155,7 +155,7 @@ public struct Correlator: Sendable {
         if event.direction == .sent, event.socketKind == .listener, let tuple = event.endpoints {
             listenerResets.add(tuple, atNs: event.timestampNs)
         }
-        guard event.socketKind == .full, let socket = event.socket, let slot = index[socket] else {
+        guard event.socketKind == .full, let socket = event.socket, let slot = index.find(socket, machines) else {
             if event.socketKind == .full { metrics.lateEvents += 1 }
             return
         }
@@ -168,7 +168,7 @@ public struct Correlator: Sendable {
     }
 
     private mutating func process(_ event: SocketEvent, into records: inout [ConnectionRecord]) {
-        guard let slot = index[event.socket] else {
+        guard let slot = index.find(event.socket, machines) else {
             if event.kind == .error { metrics.lateEvents += 1 }
             return
         }
@@ -189,14 +189,13 @@ public struct Correlator: Sendable {
     }
 
     private mutating func remove(slot: Int) {
-        let socket = machines[slot].socket
         let last = machines.count - 1
+        index.remove(machines[slot].socket, slot: Int32(slot), machines)
         if slot != last {
+            index.move(machines[last].socket, from: Int32(last), to: Int32(slot))
             machines.swapAt(slot, last)
-            index[machines[slot].socket] = Int32(slot)
         }
         machines.removeLast()
-        index[socket] = nil
     }
 
     /// Returns how many were removed.

@@ -21,31 +21,33 @@ public struct SocketMachine: Sendable {
 
     public static let maxTransitions = 6
 
-    public private(set) var state: State = .open
-    public let socket: SocketIdentity
-    public let role: ConnectionRole
-    public let firstSeenMidLife: Bool
-    public private(set) var ownerInferred: Bool
-    public private(set) var netns: UInt32
-    public private(set) var pid: UInt32
-    public private(set) var comm: String
+    // Stored in declaration order, so grouped by alignment (widest first) to leave no
+    // padding: this struct is most of what a tracked socket costs.
     public private(set) var startNs: UInt64
     public private(set) var lastNs: UInt64
     public private(set) var closeNs: UInt64 = 0
-    private var endpoints: PackedEndpoints?
+    public private(set) var comm: String
     /// old state (4 bits) | new state (4 bits) | ns since startNs (56 bits), in time order.
     private var transitions = InlineArray<6, UInt64>(repeating: 0)
+    public let socket: SocketIdentity
+    public private(set) var state: State = .open
+    public let role: ConnectionRole
+    public let firstSeenMidLife: Bool
+    public private(set) var netns: UInt32
+    public private(set) var pid: UInt32
+    private var error: Int32 = 0
+    private var packetsOutAtError: UInt32 = 0
+    private var totals: PackedTotals?
+    public private(set) var ownerInferred: Bool
     private var transitionCount: UInt8 = 0
-    private var retransmits = RetransmitCounts()
     private var resetsReceived: UInt8 = 0
     private var resetsSentCount: UInt8 = 0
     private var firstResetSent: ResetReason = .unknown
     private var lastResetSent: ResetReason = .unknown
     private var resetByListener = false
+    private var endpoints: PackedEndpoints?
     private var probesOut: UInt8 = 0
-    private var error: Int32 = 0
-    private var packetsOutAtError: UInt32 = 0
-    private var totals: PackedTotals?
+    private var retransmits = RetransmitCounts()
 
     /// Starts a machine from the first event seen for a socket.
     public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {

@@ -1,0 +1,83 @@
+/// Finds a socket's machine: an open-addressing table (linear probing) of 4-byte slot numbers
+/// into the correlator's dense machine array, whose machines hold the keys. A Dictionary of
+/// identities would cost ~5× the memory per socket and a SipHash per event.
+///
+/// Every operation is handed the machines, whose identities are the keys the table does not store.
+struct SocketIndex: Sendable {
+    private static let empty: Int32 = -1
+    private var buckets: [Int32]
+    private var mask: Int
+    private(set) var count = 0
+
+    init(minimumBuckets: Int = 1024) {
+        var size = 16
+        while size < minimumBuckets { size <<= 1 }
+        buckets = Array(repeating: Self.empty, count: size)
+        mask = size - 1
+    }
+
+    /// Cookies count up from 1 and addresses share their high bits: a multiplicative hash
+    /// spreads both over the table.
+    private func home(_ socket: SocketIdentity) -> Int {
+        let mixed = (socket.value ^ (socket.kind == .cookie ? 0 : 0x9E37_79B9)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> 32) & mask
+    }
+
+    func find(_ socket: SocketIdentity, _ machines: [SocketMachine]) -> Int32? {
+        var bucket = home(socket)
+        while true {
+            let slot = buckets[bucket]
+            if slot == Self.empty { return nil }
+            if machines[Int(slot)].socket == socket { return slot }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
+    /// Adds a socket that is not in the table yet.
+    mutating func insert(_ socket: SocketIdentity, slot: Int32, _ machines: [SocketMachine]) {
+        if (count + 1) * 2 > buckets.count { grow(machines) }
+        var bucket = home(socket)
+        while buckets[bucket] != Self.empty { bucket = (bucket + 1) & mask }
+        buckets[bucket] = slot
+        count += 1
+    }
+
+    /// Points the socket's entry at the slot its machine moved to.
+    mutating func move(_ socket: SocketIdentity, from old: Int32, to new: Int32) {
+        var bucket = home(socket)
+        while buckets[bucket] != old { bucket = (bucket + 1) & mask }
+        buckets[bucket] = new
+    }
+
+    /// Removes the socket's entry (every other entry's machine still in place). Backward
+    /// shift instead of tombstones: later entries of the same run move up, so lookups stay short.
+    mutating func remove(_ socket: SocketIdentity, slot: Int32, _ machines: [SocketMachine]) {
+        var hole = home(socket)
+        while buckets[hole] != slot { hole = (hole + 1) & mask }
+        var next = (hole + 1) & mask
+        while buckets[next] != Self.empty {
+            let wanted = home(machines[Int(buckets[next])].socket)
+            // The entry may fill the hole unless its home lies cyclically in (hole, next].
+            let fromHome = (next - wanted) & mask
+            let fromHole = (next - hole) & mask
+            if fromHome >= fromHole {
+                buckets[hole] = buckets[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        buckets[hole] = Self.empty
+        count -= 1
+    }
+
+    private mutating func grow(_ machines: [SocketMachine]) {
+        let old = buckets
+        buckets = Array(repeating: Self.empty, count: old.count * 2)
+        mask = buckets.count - 1
+        for slot in old where slot != Self.empty {
+            var bucket = home(machines[Int(slot)].socket)
+            while buckets[bucket] != Self.empty { bucket = (bucket + 1) & mask }
+            buckets[bucket] = slot
+        }
+    }
+}
