@@ -75,6 +75,8 @@ for _ in 0..<3 {
     for (i, event) in events.enumerated() {
         correlator.process(event, into: &records)
         if i & 4095 == 0 {
+            // As the reader does after each ring buffer batch: let grace periods end.
+            correlator.tick(nowNs: event.timestampNs, into: &records)
             recordsOut += records.count
             records.removeAll(keepingCapacity: true)
         }

@@ -37,6 +37,7 @@ final class TailPrinter: Service, @unchecked Sendable {
             output.line(header)
             output.flush()
         }
+        if view == .records { adoptExistingConnections() }
         // Runs until the source has drained and finished the stream, so the tail is never cut.
         for await batch in batches {
             print(batch, final: false)
@@ -47,6 +48,17 @@ final class TailPrinter: Service, @unchecked Sendable {
         // The group shuts services down one at a time, source first: returning before our own
         // turn would count as an unexpected exit.
         try? await gracefulShutdown()
+    }
+
+    /// Connections open before the programs were attached end with records too (first seen mid-life).
+    private func adoptExistingConnections() {
+        let snapshot = ExistingConnections.snapshot()
+        let adopted = correlator.adopt(snapshot.connections, nowNs: Clocks.bootNs())
+        var line = "synwave: \(adopted) connections already open, tracked from now"
+        if !snapshot.failures.isEmpty {
+            line += " (\(snapshot.failures.count) namespaces unreadable: \(snapshot.failures.prefix(3).joined(separator: "; ")))"
+        }
+        StandardError.line(line)
     }
 
     private func print(_ batch: [KernelEvent], final: Bool) {

@@ -359,3 +359,77 @@ struct ConnectionRecordFormatTests {
         #expect(ConnectionEnd(name: "nope") == nil)
     }
 }
+
+/// Connections open before tracing started, adopted from a sock_diag snapshot.
+struct CorrelatorSnapshotTests {
+    private static func existing(_ socket: SocketIdentity, _ state: TCPState, server: Bool = false,
+                                 owner: SocketOwner? = SocketOwner(pid: 77, comm: "redis")) -> ExistingConnection {
+        ExistingConnection(cookie: socket.value, netns: 1, state: state,
+                           endpoints: server ? Script.serverEnds : Script.clientEnds, isServer: server, owner: owner)
+    }
+
+    private static func run(adopting existing: [ExistingConnection], atUs us: UInt64, then script: Script)
+        -> (records: [ConnectionRecord], correlator: Correlator) {
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        #expect(correlator.adopt(existing, nowNs: us * 1000) == existing.count)
+        for event in script.events { correlator.process(event, into: &records) }
+        correlator.finishClosing(into: &records)
+        return (records, correlator)
+    }
+
+    @Test func adoptedConnectionEndsWithAMidLifeRecord() throws {
+        var s = Script()
+        s.state(Script.server, at: 1500, .established, .closeWait, pid: 0, comm: "swapper/1")
+        s.state(Script.server, at: 1600, .closeWait, .lastAck, pid: 77, comm: "redis")
+        s.state(Script.server, at: 1700, .lastAck, .close, wiped: true, totals: totals)
+        s.destroy(Script.server, at: 1701)
+        let (records, correlator) = Self.run(adopting: [Self.existing(Script.server, .established, server: true)],
+                                             atUs: 1000, then: s)
+        let r = try #require(records.first)
+        #expect(records.count == 1 && correlator.tracked == 0)
+        #expect(r.firstSeenMidLife && r.role == .server && r.end == .closed && r.closedFirst == .peer)
+        #expect(r.states.map(\.state) == [.established, .closeWait, .lastAck, .close])
+        #expect(r.states.map(\.offsetMicros) == [0, 500, 600, 700])
+        #expect(r.handshakeMicros == nil && r.endpoints == Script.serverEnds)
+        #expect(r.pid == 77 && r.comm == "redis")
+    }
+
+    /// Opened between attach and snapshot: its events say more than the snapshot does.
+    @Test func connectionStartingAfterTheSnapshotIsNotMidLife() throws {
+        var s = Script()
+        s.handshake()
+        s.state(Script.client, at: 5000, .established, .finWait1)
+        s.state(Script.client, at: 5100, .finWait1, .finWait2)
+        s.state(Script.client, at: 6000, .finWait2, .close, wiped: true)
+        s.destroy(Script.client, at: 6001)
+        let (records, _) = Self.run(adopting: [Self.existing(Script.client, .synSent)], atUs: 0, then: s)
+        let r = try #require(records.first)
+        #expect(records.count == 1)
+        #expect(!r.firstSeenMidLife && r.handshakeMicros == 100 && r.end == .closed)
+        #expect(r.states.first?.state == .close)
+    }
+
+    @Test func socketsAlreadyTrackedAreNotAdopted() {
+        var s = Script()
+        s.handshake()
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        for event in s.events { correlator.process(event, into: &records) }
+        #expect(correlator.adopt([Self.existing(Script.client, .established),
+                                  Self.existing(Script.server, .established, server: true)], nowNs: 1) == 1)
+        #expect(correlator.tracked == 2)
+    }
+
+    /// Without an owner from /proc the record says the owner is not known first-hand.
+    @Test func adoptedWithoutOwner() throws {
+        var s = Script()
+        s.state(Script.client, at: 10, .established, .finWait1, pid: 5, comm: "psql")
+        s.state(Script.client, at: 20, .finWait1, .finWait2)
+        s.state(Script.client, at: 30, .finWait2, .close, wiped: true)
+        let (records, _) = Self.run(adopting: [Self.existing(Script.client, .established, owner: nil)], atUs: 0, then: s)
+        let r = try #require(records.first)
+        #expect(r.firstSeenMidLife && r.role == .client && r.end == .closed)
+        #expect(r.pid == 5 && r.comm == "psql" && !r.ownerInferred, "the owner's own close names it")
+    }
+}

@@ -92,9 +92,7 @@ public struct Correlator: Sendable {
         }
         guard let slot = index.find(event.socket, machines) else {
             // A connection's first transition is never a late one: skip the search then.
-            let starts = (event.oldState == .close && event.newState == .synSent)
-                || (event.oldState == .listen && event.newState == .synRecv)
-            if !starts, finished.contains(event.socket) {
+            if !SocketMachine.startsConnection(event), finished.contains(event.socket) {
                 metrics.lateEvents += 1
                 return
             }
@@ -114,7 +112,27 @@ public struct Correlator: Sendable {
         case .truncated:
             metrics.truncatedTransitions += 1
             awaitGrace(after: event)
+        case .restart:
+            remove(slot: Int(slot))
+            start(event)
         }
+    }
+
+    /// Connections open before tracing started (a sock_diag snapshot taken after the programs
+    /// were attached, so none falls between the two): tracked from now on, records marked
+    /// first seen mid-life. Sockets already tracked from events are left alone. Returns how
+    /// many were adopted.
+    @discardableResult
+    public mutating func adopt(_ existing: [ExistingConnection], nowNs: UInt64) -> Int {
+        var adopted = 0
+        for connection in existing where index.find(connection.socket, machines) == nil {
+            if machines.count >= options.capacity { evictLeastRecentlyActive() }
+            index.insert(connection.socket, slot: Int32(machines.count), machines)
+            machines.append(SocketMachine(existing: connection, nowNs: nowNs))
+            metrics.connectionsOpened[connection.isServer ? .server : .client] += 1
+            adopted += 1
+        }
+        return adopted
     }
 
     private mutating func start(_ event: StateEvent) {

@@ -17,6 +17,9 @@ public struct SocketMachine: Sendable {
         case duplicate
         /// More transitions than a record keeps.
         case truncated
+        /// The socket was snapshot at start but this event begins its connection (it opened
+        /// between attach and snapshot): forget the snapshot, no record, start afresh.
+        case restart
     }
 
     public static let maxTransitions = 6
@@ -82,6 +85,30 @@ public struct SocketMachine: Sendable {
         _ = apply(event)
     }
 
+    /// A connection open before tracing started: its state at the snapshot is its first mark.
+    public init(existing: ExistingConnection, nowNs: UInt64) {
+        socket = existing.socket
+        netns = existing.netns
+        startNs = nowNs
+        lastNs = nowNs
+        role = existing.isServer ? .server : .client
+        firstSeenMidLife = true
+        pid = existing.owner?.pid ?? 0
+        comm = existing.owner?.comm ?? ""
+        ownerInferred = existing.owner == nil
+        endpoints = PackedEndpoints(existing.endpoints)
+        insertInTimeOrder(Self.snapshotMark(existing.state))
+    }
+
+    /// The state a snapshot found, as a transition from the state to itself (never a real one).
+    private static func snapshotMark(_ state: TCPState) -> UInt64 {
+        UInt64(state.rawValue & 0xF) << 4 | UInt64(state.rawValue & 0xF)
+    }
+
+    private var isOnlySnapshot: Bool {
+        transitionCount == 1 && firstSeenMidLife && Self.oldState(transitions[0]) == Self.newState(transitions[0])
+    }
+
     /// A socket first seen mid-life: a guess from states only servers or clients pass through.
     private static func roleSeenMidLife(_ event: StateEvent) -> ConnectionRole {
         switch event.oldState {
@@ -89,6 +116,11 @@ public struct SocketMachine: Sendable {
         case .synSent: .client
         default: event.oldState == .listen ? .server : .client
         }
+    }
+
+    /// The first transition of every connection this host takes part in.
+    static func startsConnection(_ event: StateEvent) -> Bool {
+        (event.oldState == .close && event.newState == .synSent) || (event.oldState == .listen && event.newState == .synRecv)
     }
 
     /// Transitions made by the owner's own system call (connect, close, shutdown, listen):
@@ -109,6 +141,7 @@ public struct SocketMachine: Sendable {
         if state == .closing, event.oldState == .close, event.newState == .synSent {
             return .finishAndRestart
         }
+        if isOnlySnapshot, Self.startsConnection(event) { return .restart }
         let key = Self.stateBits(event)
         for i in 0..<Int(transitionCount) where transitions[i] & 0xFF == key {
             return .duplicate
@@ -196,9 +229,10 @@ public struct SocketMachine: Sendable {
         for i in 0..<Int(transitionCount) {
             let word = transitions[i]
             let (old, new, offset) = (Self.oldState(word), Self.newState(word), word >> 8)
-            if i == 0, let old { states.append(.init(state: old, offsetMicros: offset / 1000)) }
+            let isSnapshot = old == new
+            if i == 0, let old, !isSnapshot { states.append(.init(state: old, offsetMicros: offset / 1000)) }
             if let new { states.append(.init(state: new, offsetMicros: offset / 1000)) }
-            if new == .synSent || new == .synRecv { handshakeStart = offset }
+            if !isSnapshot, new == .synSent || new == .synRecv { handshakeStart = offset }
             if new == .established, let start = handshakeStart, handshakeMicros == nil {
                 handshakeMicros = (offset - start) / 1000
             }

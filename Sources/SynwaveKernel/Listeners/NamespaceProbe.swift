@@ -67,6 +67,16 @@ final class NamespaceProbe {
                              counters: try counters())
     }
 
+    /// The namespace's open connections (owners not placed yet) with their socket inodes; a
+    /// local port with a listener marks the accepted ones.
+    func connections() throws(SyscallError) -> [(connection: ExistingConnection, inode: UInt64)] {
+        let listening = Set(try diag.dump().listeners.map(\.listener.port))
+        return try diag.connections().map { c in
+            (ExistingConnection(cookie: c.cookie, netns: netns, state: c.state, endpoints: c.endpoints,
+                                isServer: listening.contains(c.endpoints.localPort), owner: nil), c.inode)
+        }
+    }
+
     /// Re-reads the netstat file from the start: the kernel regenerates it on every read.
     private func counters() throws(SyscallError) -> NamespaceCounters {
         var length = 0

@@ -4,8 +4,8 @@ import SynwaveCore
 import Glibc
 #endif
 
-/// TCP listeners and half-open requests of one network namespace, through a NETLINK_SOCK_DIAG
-/// socket opened inside it (what `ss -lnt` reads). Owns the socket.
+/// TCP sockets of one network namespace, through a NETLINK_SOCK_DIAG socket opened inside it
+/// (what `ss -t` reads): listeners and half-open requests, or connections. Owns the socket.
 final class SockDiag {
     private let fd: Int32
     let netns: UInt32
@@ -27,31 +27,48 @@ final class SockDiag {
     func dump() throws(SyscallError) -> (listeners: [ListenerSnapshot], requests: [RequestSnapshot]) {
         var listeners: [ListenerSnapshot] = []
         var requests: [RequestSnapshot] = []
-        for family in [UInt8(AF_INET), UInt8(AF_INET6)] {
-            try dump(family: family, listeners: &listeners, requests: &requests)
+        // SYN_RECV also selects request (NEW_SYN_RECV) sockets.
+        let states = (UInt32(1) << UInt32(Self.tcpListen)) | (1 << UInt32(Self.tcpSynRecv))
+        try dump(states: states, extensions: UInt8(1 << (INET_DIAG_SKMEMINFO - 1))) { payload in
+            decodeListenerOrRequest(payload, &listeners, &requests)
         }
         return (listeners, requests)
     }
 
-    private func dump(family: UInt8, listeners: inout [ListenerSnapshot], requests: inout [RequestSnapshot]) throws(SyscallError) {
-        sequence &+= 1
-        try send(family: family)
-        while true {
-            let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if received < 0 {
-                if Glibc.errno == EINTR { continue }
-                throw .last("recv(sock_diag)")
-            }
-            let outcome = buffer.withUnsafeBytes { raw in
-                Result { () throws(SyscallError) -> Bool in
-                    try parse(UnsafeRawBufferPointer(rebasing: raw[0..<received]), &listeners, &requests)
+    /// Full sockets of a connection, in any state but LISTEN, TIME_WAIT and CLOSE (TIME_WAIT
+    /// mini-sockets and closed sockets have no transitions left to trace).
+    func connections() throws(SyscallError) -> [ConnectionSnapshot] {
+        var connections: [ConnectionSnapshot] = []
+        let wanted: [UInt8] = [1, 2, 3, 4, 5, 8, 9, 11] // ESTABLISHED ... CLOSING, TCP_* numbering
+        let states = wanted.reduce(UInt32(0)) { $0 | 1 << UInt32($1) }
+        try dump(states: states, extensions: 0) { payload in
+            if let connection = decodeConnection(payload) { connections.append(connection) }
+        }
+        return connections
+    }
+
+    private func dump(states: UInt32, extensions: UInt8,
+                      _ each: (UnsafeRawBufferPointer) -> Void) throws(SyscallError) {
+        for family in [UInt8(AF_INET), UInt8(AF_INET6)] {
+            sequence &+= 1
+            try send(family: family, states: states, extensions: extensions)
+            while true {
+                let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if received < 0 {
+                    if Glibc.errno == EINTR { continue }
+                    throw .last("recv(sock_diag)")
                 }
+                let outcome = buffer.withUnsafeBytes { raw in
+                    Result { () throws(SyscallError) -> Bool in
+                        try parse(UnsafeRawBufferPointer(rebasing: raw[0..<received]), each)
+                    }
+                }
+                if try outcome.get() { break }
             }
-            if try outcome.get() { return }
         }
     }
 
-    private func send(family: UInt8) throws(SyscallError) {
+    private func send(family: UInt8, states: UInt32, extensions: UInt8) throws(SyscallError) {
         struct Request {
             var header = nlmsghdr()
             var body = inet_diag_req_v2()
@@ -63,9 +80,8 @@ final class SockDiag {
         request.header.nlmsg_seq = sequence
         request.body.sdiag_family = family
         request.body.sdiag_protocol = UInt8(IPPROTO_TCP)
-        request.body.idiag_ext = UInt8(1 << (INET_DIAG_SKMEMINFO - 1))
-        // SYN_RECV also selects request (NEW_SYN_RECV) sockets.
-        request.body.idiag_states = (1 << UInt32(Self.tcpListen)) | (1 << UInt32(Self.tcpSynRecv))
+        request.body.idiag_ext = extensions
+        request.body.idiag_states = states
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
         let sent = withUnsafeBytes(of: &request) { body in
@@ -79,8 +95,7 @@ final class SockDiag {
     }
 
     /// Returns true at the end of the dump.
-    private func parse(_ data: UnsafeRawBufferPointer, _ listeners: inout [ListenerSnapshot],
-                       _ requests: inout [RequestSnapshot]) throws(SyscallError) -> Bool {
+    private func parse(_ data: UnsafeRawBufferPointer, _ each: (UnsafeRawBufferPointer) -> Void) throws(SyscallError) -> Bool {
         let headerSize = MemoryLayout<nlmsghdr>.size
         var offset = 0
         while offset + headerSize <= data.count {
@@ -95,15 +110,30 @@ final class SockDiag {
                 let code = payload.count >= 4 ? payload.loadUnaligned(as: Int32.self) : -EIO
                 if code != 0 { throw SyscallError("sock_diag dump", errno: .init(rawValue: -code)) }
             default:
-                if header.nlmsg_seq == sequence { decode(payload, &listeners, &requests) }
+                if header.nlmsg_seq == sequence { each(payload) }
             }
             offset += (length + 3) & ~3
         }
         return false
     }
 
-    private func decode(_ payload: UnsafeRawBufferPointer, _ listeners: inout [ListenerSnapshot],
-                        _ requests: inout [RequestSnapshot]) {
+    private func decodeConnection(_ payload: UnsafeRawBufferPointer) -> ConnectionSnapshot? {
+        guard payload.count >= MemoryLayout<inet_diag_msg>.size else { return nil }
+        var message = payload.loadUnaligned(as: inet_diag_msg.self)
+        let family = UInt16(message.idiag_family)
+        guard let state = TCPState(rawValue: message.idiag_state),
+              let local = withUnsafeBytes(of: &message.id.idiag_src, { IPAddress(family: family, bytes: $0) }),
+              let remote = withUnsafeBytes(of: &message.id.idiag_dst, { IPAddress(family: family, bytes: $0) })
+        else { return nil }
+        let cookie = UInt64(message.id.idiag_cookie.0) | UInt64(message.id.idiag_cookie.1) << 32
+        return ConnectionSnapshot(
+            cookie: cookie, state: state, inode: UInt64(message.idiag_inode),
+            endpoints: Endpoints(localAddress: local, localPort: UInt16(bigEndian: message.id.idiag_sport),
+                                 remoteAddress: remote, remotePort: UInt16(bigEndian: message.id.idiag_dport)))
+    }
+
+    private func decodeListenerOrRequest(_ payload: UnsafeRawBufferPointer, _ listeners: inout [ListenerSnapshot],
+                                         _ requests: inout [RequestSnapshot]) {
         let messageSize = MemoryLayout<inet_diag_msg>.size
         guard payload.count >= messageSize else { return }
         var message = payload.loadUnaligned(as: inet_diag_msg.self)
@@ -132,4 +162,13 @@ final class SockDiag {
             cookie: cookie, listener: local, acceptQueue: message.idiag_rqueue, backlog: message.idiag_wqueue,
             drops: drops, inode: UInt64(message.idiag_inode), uid: message.idiag_uid))
     }
+}
+
+/// One connection as sock_diag reports it.
+struct ConnectionSnapshot {
+    var cookie: UInt64
+    var state: TCPState
+    /// 0 once the owner closed its descriptor (the socket lingers in the kernel).
+    var inode: UInt64
+    var endpoints: Endpoints
 }

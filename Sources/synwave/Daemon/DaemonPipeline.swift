@@ -38,6 +38,11 @@ final class DaemonPipeline: Service, @unchecked Sendable {
 
     func run() async throws {
         var records: [ConnectionRecord] = []
+        // Connections open before the programs were attached end with records too (first seen mid-life).
+        let existing = ExistingConnections.snapshot().connections.filter {
+            namespaces.netns.isEmpty || namespaces.netns.contains($0.netns)
+        }
+        correlator.adopt(existing, nowNs: Clocks.bootNs())
         for await batch in batches {
             // A fresh array: the last one went to the outputs, and clearing it would copy it.
             records = []
