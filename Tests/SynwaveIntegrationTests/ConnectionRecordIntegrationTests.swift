@@ -188,3 +188,50 @@ struct ConnectionRecordIntegrationTests {
         scenario.check(clientRecord, serverRecord, try pair.counters(pair.client), try pair.counters(pair.server))
     }
 }
+
+/// A listener that never accepts, with tcp_abort_on_overflow: a final ACK finding the accept
+/// queue full is answered with a reset, and the client's record says so.
+@Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
+struct AcceptQueueOverflowIntegrationTests {
+    @Test func abortOnOverflowResetsTheClient() throws {
+        let port = 7012
+        let pair = try VethPair("recovf")
+        try pair.sysctl(pair.server, "net.ipv4.tcp_abort_on_overflow=1")
+        // Requests beyond the SYN queue dropped, not answered with cookies: each accepted SYN is a request.
+        try pair.sysctl(pair.server, "net.ipv4.tcp_syncookies=0")
+        let tail = try Tail(["--netns", "\(pair.client.inode)", "--netns", "\(pair.server.inode)"], events: false)
+        let server = try Child("/usr/sbin/ip", ["netns", "exec", pair.server.name, Harness.loadgen, "listen",
+                                                "--port", "\(port)", "--backlog", "1", "--seconds", "8"])
+        try #require(pair.waitListening(pair.server, port: port), "the server never listened")
+        let burst = ["netns", "exec", pair.client.name, Harness.loadgen, "burst", "--addr", VethPair.serverV4,
+                     "--port", "\(port)", "--spacing-ms", "0", "--hold-seconds", "2"]
+        // One child waits in the accept queue (backlog 1 holds two). Two more connect while the
+        // server drops pure ACKs, so both stay requests; once the drop is lifted, the SYN-ACK
+        // retransmits (1 s) draw their ACKs again: the first fills the queue, the second overflows.
+        let first = try Child("/usr/sbin/ip", burst + ["--count", "1"])
+        try #require(pair.waitEstablished(pair.client), "the first client never connected")
+        let dropAcks = ["-p", "tcp", "--dport", "\(port)", "--tcp-flags", "SYN,ACK,FIN,RST", "ACK", "-j", "DROP"]
+        let iptables = ["netns", "exec", pair.server.name, "/usr/sbin/iptables"]
+        #expect(try run("/usr/sbin/ip", iptables + ["-A", "INPUT"] + dropAcks).status == 0)
+        let second = try Child("/usr/sbin/ip", burst + ["--count", "2"])
+        usleep(400_000)
+        #expect(try run("/usr/sbin/ip", iptables + ["-D", "INPUT"] + dropAcks).status == 0)
+        let result = second.finish(seconds: 20)
+        #expect(result.status == 0, "\(result.stderr)")
+        _ = first.finish(seconds: 10)
+        _ = server.finish(seconds: 10)
+        usleep(300_000)
+        let (_, records, tailResult) = try tail.stop()
+        #expect(tailResult.status == 0, "\(tailResult.stderr)")
+
+        let counters = try pair.counters(pair.server)
+        let overflowed = records.filter { $0["end"] as? String == "accept_queue_overflow_reset" }
+        let seen = records.map { "\($0["type"] ?? "") \($0["role"] ?? "") \($0["end"] ?? "") \($0["error"] ?? "") resets \($0["resets_received"] ?? "")" }
+        #expect(overflowed.count >= 1, "\(seen)")
+        #expect(overflowed.count == counters["TcpExtListenOverflows"], "\(counters["TcpExtListenOverflows"] ?? -1)")
+        for record in overflowed {
+            #expect(record["role"] as? String == "client" && int(record["netns"]) == Int(pair.client.inode))
+            #expect(record["error"] as? String == "ECONNRESET" && int(record["resets_received"]) == 1)
+        }
+    }
+}
