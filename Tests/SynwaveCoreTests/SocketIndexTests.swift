@@ -21,15 +21,8 @@ import Testing
             machines.append(SocketIndexTests.machine(socket))
         }
 
-        /// As the correlator does: the last machine moves into the freed slot.
         mutating func remove(slot: Int) {
-            let last = machines.count - 1
-            index.remove(machines[slot].socket, slot: Int32(slot), machines)
-            if slot != last {
-                index.move(machines[last].socket, from: Int32(last), to: Int32(slot))
-                machines.swapAt(slot, last)
-            }
-            machines.removeLast()
+            index.remove(slot: slot, from: &machines)
         }
     }
 

@@ -70,6 +70,18 @@ struct SocketIndex: Sendable {
         count -= 1
     }
 
+    /// Removes the machine at `slot` from the array and the table: the last machine moves
+    /// into its place, so the array stays dense.
+    mutating func remove(slot: Int, from machines: inout [SocketMachine]) {
+        let last = machines.count - 1
+        remove(machines[slot].socket, slot: Int32(slot), machines)
+        if slot != last {
+            move(machines[last].socket, from: Int32(last), to: Int32(slot))
+            machines.swapAt(slot, last)
+        }
+        machines.removeLast()
+    }
+
     private mutating func grow(_ machines: [SocketMachine]) {
         let old = buckets
         buckets = Array(repeating: Self.empty, count: old.count * 2)
