@@ -126,26 +126,28 @@ public struct Correlator: Sendable {
     public mutating func adopt(_ existing: [ExistingConnection], nowNs: UInt64) -> Int {
         var adopted = 0
         for connection in existing where index.find(connection.socket, machines) == nil {
-            if machines.count >= options.capacity { evictLeastRecentlyActive() }
-            index.insert(connection.socket, slot: Int32(machines.count), machines)
-            machines.append(SocketMachine(existing: connection, nowNs: nowNs))
-            metrics.connectionsOpened[connection.isServer ? .server : .client] += 1
+            track(SocketMachine(existing: connection, nowNs: nowNs))
             adopted += 1
         }
         return adopted
     }
 
     private mutating func start(_ event: StateEvent) {
-        if machines.count >= options.capacity { evictLeastRecentlyActive() }
         var machine = SocketMachine(first: event, owner: listeners.owner(netns: event.netns, port: event.sourcePort))
         if machine.role == .server, let tuple = machine.localEndpoints,
            let synacks = pendingSynacks.take(netns: event.netns, tuple) {
             machine.addSynackRetransmits(synacks)
         }
-        metrics.connectionsOpened[machine.role] += 1
-        index.insert(event.socket, slot: Int32(machines.count), machines)
-        machines.append(machine)
+        track(machine)
         awaitGrace(after: event)
+    }
+
+    /// Stores a new socket's machine, evicting the least recently active first at the cap.
+    private mutating func track(_ machine: SocketMachine) {
+        if machines.count >= options.capacity { evictLeastRecentlyActive() }
+        metrics.connectionsOpened[machine.role] += 1
+        index.insert(machine.socket, slot: Int32(machines.count), machines)
+        machines.append(machine)
     }
 
     /// A CLOSE starts the socket's grace period: `tick` writes its record once it is over.

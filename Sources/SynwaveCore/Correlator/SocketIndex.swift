@@ -23,6 +23,13 @@ struct SocketIndex: Sendable {
         return Int(truncatingIfNeeded: mixed >> 32) & mask
     }
 
+    /// The first bucket from the socket's home that holds `value` (a slot, or `empty`).
+    private func bucket(from socket: SocketIdentity, holding value: Int32) -> Int {
+        var bucket = home(socket)
+        while buckets[bucket] != value { bucket = (bucket + 1) & mask }
+        return bucket
+    }
+
     func find(_ socket: SocketIdentity, _ machines: [SocketMachine]) -> Int32? {
         var bucket = home(socket)
         while true {
@@ -36,24 +43,19 @@ struct SocketIndex: Sendable {
     /// Adds a socket that is not in the table yet.
     mutating func insert(_ socket: SocketIdentity, slot: Int32, _ machines: [SocketMachine]) {
         if (count + 1) * 2 > buckets.count { grow(machines) }
-        var bucket = home(socket)
-        while buckets[bucket] != Self.empty { bucket = (bucket + 1) & mask }
-        buckets[bucket] = slot
+        buckets[bucket(from: socket, holding: Self.empty)] = slot
         count += 1
     }
 
     /// Points the socket's entry at the slot its machine moved to.
     mutating func move(_ socket: SocketIdentity, from old: Int32, to new: Int32) {
-        var bucket = home(socket)
-        while buckets[bucket] != old { bucket = (bucket + 1) & mask }
-        buckets[bucket] = new
+        buckets[bucket(from: socket, holding: old)] = new
     }
 
     /// Removes the socket's entry (every other entry's machine still in place). Backward
     /// shift instead of tombstones: later entries of the same run move up, so lookups stay short.
     mutating func remove(_ socket: SocketIdentity, slot: Int32, _ machines: [SocketMachine]) {
-        var hole = home(socket)
-        while buckets[hole] != slot { hole = (hole + 1) & mask }
+        var hole = bucket(from: socket, holding: slot)
         var next = (hole + 1) & mask
         while buckets[next] != Self.empty {
             let wanted = home(machines[Int(buckets[next])].socket)
@@ -87,9 +89,7 @@ struct SocketIndex: Sendable {
         buckets = Array(repeating: Self.empty, count: old.count * 2)
         mask = buckets.count - 1
         for slot in old where slot != Self.empty {
-            var bucket = home(machines[Int(slot)].socket)
-            while buckets[bucket] != Self.empty { bucket = (bucket + 1) & mask }
-            buckets[bucket] = slot
+            buckets[bucket(from: machines[Int(slot)].socket, holding: Self.empty)] = slot
         }
     }
 }

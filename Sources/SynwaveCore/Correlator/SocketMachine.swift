@@ -97,17 +97,13 @@ public struct SocketMachine: Sendable {
         comm = existing.owner?.comm ?? ""
         ownerInferred = existing.owner == nil
         endpoints = PackedEndpoints(existing.endpoints)
-        insertInTimeOrder(Self.snapshotMark(existing.state))
+        // The state found, as a transition from the state to itself (never a real one).
+        insertInTimeOrder(Self.stateBits(old: existing.state, new: existing.state))
     }
 
-    /// The state a snapshot found, as a transition from the state to itself (never a real one).
-    private static func snapshotMark(_ state: TCPState) -> UInt64 {
-        UInt64(state.rawValue & 0xF) << 4 | UInt64(state.rawValue & 0xF)
-    }
+    private static func isSnapshotMark(_ word: UInt64) -> Bool { oldState(word) == newState(word) }
 
-    private var isOnlySnapshot: Bool {
-        transitionCount == 1 && firstSeenMidLife && Self.oldState(transitions[0]) == Self.newState(transitions[0])
-    }
+    private var isOnlySnapshot: Bool { transitionCount == 1 && Self.isSnapshotMark(transitions[0]) }
 
     /// A socket first seen mid-life: a guess from states only servers or clients pass through.
     private static func roleSeenMidLife(_ event: StateEvent) -> ConnectionRole {
@@ -229,7 +225,7 @@ public struct SocketMachine: Sendable {
         for i in 0..<Int(transitionCount) {
             let word = transitions[i]
             let (old, new, offset) = (Self.oldState(word), Self.newState(word), word >> 8)
-            let isSnapshot = old == new
+            let isSnapshot = Self.isSnapshotMark(word)
             if i == 0, let old, !isSnapshot { states.append(.init(state: old, offsetMicros: offset / 1000)) }
             if let new { states.append(.init(state: new, offsetMicros: offset / 1000)) }
             if !isSnapshot, new == .synSent || new == .synRecv { handshakeStart = offset }
@@ -317,7 +313,11 @@ public struct SocketMachine: Sendable {
 
     /// The low byte of a packed transition: which transition it is, without its time.
     private static func stateBits(_ event: StateEvent) -> UInt64 {
-        UInt64(event.newState.rawValue & 0xF) << 4 | UInt64(event.oldState.rawValue & 0xF)
+        stateBits(old: event.oldState, new: event.newState)
+    }
+
+    private static func stateBits(old: TCPState, new: TCPState) -> UInt64 {
+        UInt64(new.rawValue & 0xF) << 4 | UInt64(old.rawValue & 0xF)
     }
 
     private static func oldState(_ word: UInt64) -> TCPState? { TCPState(rawValue: UInt8(word & 0xF)) }
