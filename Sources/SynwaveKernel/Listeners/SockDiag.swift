@@ -35,12 +35,13 @@ final class SockDiag {
         return (listeners, requests)
     }
 
-    /// Full sockets of a connection, in any state but LISTEN, TIME_WAIT and CLOSE (TIME_WAIT
-    /// mini-sockets and closed sockets have no transitions left to trace).
+    /// Full sockets of a connection, in any state but LISTEN, SYN_RECV, TIME_WAIT and CLOSE.
+    /// SYN_RECV would select request mini-sockets, whose cookie is not their child's; TIME_WAIT
+    /// mini-sockets and closed sockets have no transitions left to trace.
     func connections() throws(SyscallError) -> [ConnectionSnapshot] {
         var connections: [ConnectionSnapshot] = []
-        let wanted: [UInt8] = [1, 2, 3, 4, 5, 8, 9, 11] // ESTABLISHED ... CLOSING, TCP_* numbering
-        let states = wanted.reduce(UInt32(0)) { $0 | 1 << UInt32($1) }
+        let wanted: [TCPState] = [.established, .synSent, .finWait1, .finWait2, .closeWait, .lastAck, .closing]
+        let states = wanted.reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
         try dump(states: states, extensions: 0) { payload in
             if let connection = decodeConnection(payload) { connections.append(connection) }
         }
