@@ -83,7 +83,7 @@ struct Daemon: AsyncParsableCommand {
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: settings.pollIntervalMs)
         let pipeline = DaemonPipeline(batches: reader.batches,
             correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs),
-            onlyNetns: plan.onlyNetns)
+            onlyNetns: plan.onlyNetns, logger: logger)
         let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
                               clientBufferBytes: settings.tailClientBuffer)

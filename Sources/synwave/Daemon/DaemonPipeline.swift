@@ -1,3 +1,4 @@
+import Logging
 import ServiceLifecycle
 import Synchronization
 import SynwaveCore
@@ -21,10 +22,12 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private let outputs: [AsyncStream<DaemonBatch>.Continuation]
     let eventLogBatches: AsyncStream<DaemonBatch>
     let tailBatches: AsyncStream<DaemonBatch>
+    private let logger: Logger
     private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedEvents: UInt64(0)))
 
-    init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>) {
+    init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>, logger: Logger) {
         self.batches = batches
+        self.logger = logger
         self.correlator = Correlator(options: correlator)
         namespaces = EventFilter(netns: onlyNetns)
         let log = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
@@ -39,10 +42,14 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     func run() async throws {
         var records: [ConnectionRecord] = []
         // Connections open before the programs were attached end with records too (first seen mid-life).
-        let existing = ExistingConnections.snapshot().connections.filter {
+        let existing = ExistingConnections.snapshot()
+        let adopted = correlator.adopt(existing.connections.filter {
             namespaces.netns.isEmpty || namespaces.netns.contains($0.netns)
+        }, nowNs: Clocks.bootNs())
+        logger.info("connections already open, tracked from now", metadata: ["connections.adopted": "\(adopted)"])
+        for failure in existing.failures {
+            logger.warning("namespace not read for open connections", metadata: ["netns.error": "\(failure)"])
         }
-        correlator.adopt(existing, nowNs: Clocks.bootNs())
         for await batch in batches {
             // A fresh array: the last one went to the outputs, and clearing it would copy it.
             records = []
