@@ -187,12 +187,9 @@ struct ConnectionRecordIntegrationTests {
         }
         scenario.check(clientRecord, serverRecord, try pair.counters(pair.client), try pair.counters(pair.server))
     }
-}
 
-/// A listener that never accepts, with tcp_abort_on_overflow: a final ACK finding the accept
-/// queue full is answered with a reset, and the client's record says so.
-@Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
-struct AcceptQueueOverflowIntegrationTests {
+    /// A listener that never accepts, with tcp_abort_on_overflow: a final ACK finding the accept
+    /// queue full is answered with a reset, and the client's record says so.
     @Test func abortOnOverflowResetsTheClient() throws {
         let port = 7012
         let pair = try VethPair("recovf")

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 
-/// A connection opened before `synwave tail` started still ends with a record for each side,
-/// from the sock_diag snapshot taken at start: marked first seen mid-life, owner from /proc.
-@Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
-struct ExistingConnectionIntegrationTests {
+/// In the tail suite (serialized), so that it adds no load beside the other suites' timing-sensitive cases.
+extension TailIntegrationTests {
+    /// A connection opened before `synwave tail` started still ends with a record for each side,
+    /// from the sock_diag snapshot taken at start: marked first seen mid-life, owner from /proc.
     @Test func connectionOpenBeforeStartGetsMidLifeRecords() throws {
         let ns = try NetworkNamespace("existing")
         let port = 7101
