@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A socket's error (sock:inet_sk_error_report) and its end (tcp:tcp_destroy_sock). */
-#include "tuple.bpf.h"
+#include "classic.bpf.h"
 #include "rescue.bpf.h"
 
 static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind)
@@ -26,7 +26,7 @@ static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind
 }
 
 SEC("tp_btf/inet_sk_error_report")
-int BPF_PROG(sw_sock_error, const struct sock *sk)
+int BPF_PROG(sw_sock_error, struct sock *sk)
 {
 	if (sk->sk_protocol == IPPROTO_TCP)
 		emit_socket((struct sock *)sk, bpf_get_socket_cookie((struct sock *)sk), SYNWAVE_SOCKET_ERROR);
@@ -52,5 +52,32 @@ int BPF_PROG(sw_destroy_rescue, struct sock *sk)
 
 	if (!synwave_was_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0)))
 		emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
+	return 0;
+}
+
+/* The classic sock:inet_sk_error_report record carries no socket address, so socket errors have
+ * no classic fallback; the error still reaches the record through sk_err at CLOSE and here. */
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int sw_destroy_sock_tp(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	struct inet_connection_sock *icsk = (void *)ctx->skaddr;
+	struct sock *sk = (void *)ctx->skaddr;
+	struct synwave_socket_event *e;
+
+	if (!sk)
+		return 0;
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_SOCKET);
+	if (!e)
+		return 0;
+	synwave_identify_classic(&e->hdr, sk);
+	e->netns = synwave_netns_classic(sk);
+	e->kind = SYNWAVE_SOCKET_DESTROY;
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->probes_out = BPF_CORE_READ(icsk, icsk_probes_out);
+	e->retransmits = BPF_CORE_READ(icsk, icsk_retransmits);
+	e->error = BPF_CORE_READ(sk, sk_err);
+	e->packets_out = BPF_CORE_READ((struct tcp_sock *)sk, packets_out);
+	synwave_tuple_from_sock_classic(&e->tuple, sk, 1);
+	synwave_submit(e);
 	return 0;
 }

@@ -6,10 +6,10 @@
  * tcp:tcp_retransmit_synack (retransmit.bpf.c). The current depths of every listener come
  * from the sock_diag poller; this side keeps what a poll can miss: peaks and drops.
  */
-#include "listener.bpf.h"
+#include "classic.bpf.h"
 
 SEC("tp_btf/sk_data_ready")
-int BPF_PROG(sw_listener_ready, const struct sock *sk)
+int BPF_PROG(sw_listener_ready, struct sock *sk)
 {
 	struct synwave_listener_stats *s;
 	struct tcp_sock *tp;
@@ -39,10 +39,9 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 	struct tcp_sock *tp;
 	__u64 cookie, now;
 
-	/* Drop reasons named TCP_LISTEN_OVERFLOW since 6.0, rx_sk since 6.12: older kernels
-	 * count only through the sock_diag poller (see issue 6). */
-	if (!bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
-		return 0;
+	/* Drop reasons named TCP_LISTEN_OVERFLOW since 6.0, rx_sk since 6.12. Read without an
+	 * exists check on purpose: on older kernels the program fails to load and the loader
+	 * reports the feature off (the sock_diag poller still counts drops per listener). */
 	if (reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) || !rx_sk)
 		return 0;
 	if (rx_sk->__sk_common.skc_state != TCP_LISTEN)
@@ -62,6 +61,50 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 	if (now - s->last_report_ns >= cfg.listener_report_ns) {
 		s->last_report_ns = now;
 		synwave_listener_report(rx_sk, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
+	}
+	return 0;
+}
+
+SEC("tracepoint/sock/sk_data_ready")
+int sw_listener_ready_tp(struct trace_event_raw_sk_data_ready *ctx)
+{
+	struct sock *sk = (void *)ctx->skaddr;
+	struct synwave_listener_stats *s;
+	__u64 cookie;
+
+	if (ctx->protocol != IPPROTO_TCP || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+		return 0;
+	s = synwave_listener_stats_classic(sk, &cookie);
+	if (!s)
+		return 0;
+	synwave_listener_sample_classic(s, sk);
+	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
+	return 0;
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int sw_listener_overflow_tp(struct trace_event_raw_kfree_skb *ctx)
+{
+	struct synwave_listener_stats *s;
+	struct sock *sk;
+	__u64 cookie, now;
+
+	/* As the tp_btf program: rx_sk and the reason are required, so this fails to load where they are missing. */
+	if (ctx->reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
+		return 0;
+	sk = (void *)ctx->rx_sk;
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+		return 0;
+	s = synwave_listener_stats_classic(sk, &cookie);
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&s->accept_overflows, 1);
+	synwave_listener_sample_classic(s, sk);
+	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
+	now = bpf_ktime_get_boot_ns();
+	if (now - s->last_report_ns >= cfg.listener_report_ns) {
+		s->last_report_ns = now;
+		synwave_listener_report((struct sock *)sk, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
 	}
 	return 0;
 }

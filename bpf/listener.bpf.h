@@ -5,8 +5,21 @@
 
 #include "tuple.bpf.h"
 
-/* A listener's statistics, created the first time any program sees it; NULL (and counted)
- * only if the map refuses the entry. */
+/* Inserts a listener's first statistics, or finds the entry another CPU made meanwhile
+ * (NOEXIST: that one wins); NULL, and counted, only if the map refuses the entry. */
+static __always_inline struct synwave_listener_stats *synwave_listener_stats_insert(__u64 cookie,
+										     const struct synwave_listener_stats *fresh)
+{
+	struct synwave_listener_stats *stats;
+
+	bpf_map_update_elem(&listeners, &cookie, fresh, BPF_NOEXIST);
+	stats = bpf_map_lookup_elem(&listeners, &cookie);
+	if (!stats)
+		synwave_count(SYNWAVE_COUNTER_LISTENER_UNTRACKED);
+	return stats;
+}
+
+/* A listener's statistics, created the first time any program sees it. */
 static __always_inline struct synwave_listener_stats *synwave_listener_stats(struct sock *listener, __u64 cookie)
 {
 	struct synwave_listener_stats *stats = bpf_map_lookup_elem(&listeners, &cookie);
@@ -23,30 +36,30 @@ static __always_inline struct synwave_listener_stats *synwave_listener_stats(str
 	else
 		__builtin_memcpy(fresh.addr, &skc->skc_rcv_saddr, 4);
 	fresh.inode = BPF_CORE_READ(listener, sk_socket, file, f_inode, i_ino);
-	/* NOEXIST: another CPU may have created it meanwhile; its entry wins. */
-	bpf_map_update_elem(&listeners, &cookie, &fresh, BPF_NOEXIST);
-	stats = bpf_map_lookup_elem(&listeners, &cookie);
-	if (!stats)
-		synwave_count(SYNWAVE_COUNTER_LISTENER_UNTRACKED);
-	return stats;
+	return synwave_listener_stats_insert(cookie, &fresh);
 }
 
 /* Current depths into the statistics. The maxima are a plain compare-and-store: two CPUs
  * sampling one listener at the same instant may keep the smaller, and the next sample
  * corrects it; an atomic max would need cmpxchg loops (5.12+) for that rare case. */
-static __always_inline void synwave_listener_sample(struct synwave_listener_stats *s, const struct tcp_sock *tp)
+static __always_inline void synwave_listener_record_depths(struct synwave_listener_stats *s, __u32 syn_queue,
+							   __u32 accept_queue, __u32 backlog)
 {
-	const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-	__u32 syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
-	__u32 accept_queue = sk->sk_ack_backlog;
-
 	s->syn_queue = syn_queue;
 	s->accept_queue = accept_queue;
-	s->backlog = sk->sk_max_ack_backlog;
+	s->backlog = backlog;
 	if (syn_queue > s->max_syn_queue)
 		s->max_syn_queue = syn_queue;
 	if (accept_queue > s->max_accept_queue)
 		s->max_accept_queue = accept_queue;
+}
+
+static __always_inline void synwave_listener_sample(struct synwave_listener_stats *s, const struct tcp_sock *tp)
+{
+	const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+
+	synwave_listener_record_depths(s, tp->inet_conn.icsk_accept_queue.qlen.counter, sk->sk_ack_backlog,
+				       sk->sk_max_ack_backlog);
 }
 
 static __always_inline void synwave_listener_report(struct sock *listener, __u64 cookie,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Resets: tcp:tcp_send_reset (with the kernel's reason) and tcp:tcp_receive_reset. */
-#include "tuple.bpf.h"
+#include "classic.bpf.h"
 
 /* Maps one reason by name; reasons a kernel lacks relocate to "absent" and never match. */
 #define MAP_REASON(kernel_name, ours)                                        \
@@ -34,7 +34,7 @@ static __always_inline __u8 reset_reason(int reason)
 	return SYNWAVE_RST_UNKNOWN;
 }
 
-static __always_inline struct synwave_reset_event *reserve_reset(const struct sock *sk, __u8 direction)
+static __always_inline struct synwave_reset_event *reserve_reset(struct sock *sk, __u8 direction)
 {
 	struct synwave_reset_event *e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
 
@@ -52,7 +52,7 @@ static __always_inline struct synwave_reset_event *reserve_reset(const struct so
 
 /* The reason argument exists from 6.10 on (issue 6 handles kernels without it). */
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(sw_send_reset, const struct sock *sk, const struct sk_buff *skb, int reason)
+int BPF_PROG(sw_send_reset, struct sock *sk, struct sk_buff *skb, int reason)
 {
 	struct synwave_reset_event *e = reserve_reset(sk, SYNWAVE_RESET_SENT);
 	struct tcp_sock *tp;
@@ -89,6 +89,75 @@ int BPF_PROG(sw_receive_reset, struct sock *sk)
 		synwave_tuple_from_tcp(&e->tuple, tp);
 	else
 		synwave_tuple_from_common(&e->tuple, &sk->__sk_common);
+	synwave_submit(e);
+	return 0;
+}
+
+/* tcp_send_reset's record before 6.10 (class tcp_event_sk_skb, no reason) and since. */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skbaddr;
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int sw_send_reset_tp(void *ctx)
+{
+	struct trace_event_raw_tcp_send_reset *now = ctx;
+	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
+	struct sk_buff *skb;
+	struct sock *sk;
+	struct synwave_reset_event *e;
+
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
+		sk = (void *)now->skaddr;
+		skb = (void *)now->skbaddr;
+	} else {
+		sk = (void *)old->skaddr;
+		skb = (void *)old->skbaddr;
+	}
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
+	if (!e)
+		return 0;
+	e->direction = SYNWAVE_RESET_SENT;
+	e->socket_kind = synwave_socket_kind_classic(sk);
+	e->state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+	e->reason = SYNWAVE_RST_UNKNOWN;
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset) && bpf_core_field_exists(now->reason))
+		e->reason = reset_reason(now->reason);
+	e->netns = sk ? synwave_netns_classic(sk) : 0;
+	if (sk)
+		synwave_identify_classic(&e->hdr, sk);
+	if (sk && e->socket_kind == SYNWAVE_SOCKET_FULL) {
+		synwave_tuple_from_sock_classic(&e->tuple, sk, 1);
+	} else if (skb) {
+		synwave_tuple_from_received_skb_classic(&e->tuple, skb);
+		if (!e->netns)
+			e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	} else {
+		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	}
+	synwave_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int sw_receive_reset_tp(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	struct sock *sk = (void *)ctx->skaddr;
+	struct synwave_reset_event *e;
+
+	if (!sk)
+		return 0;
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
+	if (!e)
+		return 0;
+	e->direction = SYNWAVE_RESET_RECEIVED;
+	e->socket_kind = synwave_socket_kind_classic(sk);
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->reason = SYNWAVE_RST_UNKNOWN;
+	e->netns = synwave_netns_classic(sk);
+	synwave_identify_classic(&e->hdr, sk);
+	synwave_tuple_from_sock_classic(&e->tuple, sk, e->socket_kind == SYNWAVE_SOCKET_FULL);
 	synwave_submit(e);
 	return 0;
 }

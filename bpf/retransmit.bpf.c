@@ -1,27 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Retransmissions: tcp:tcp_retransmit_skb (our segments) and tcp:tcp_retransmit_synack (a listener's requests). */
 #include "listener.bpf.h"
+#include "classic.bpf.h"
 
 #define TCPHDR_FIN 0x01
 #define TCPHDR_SYN 0x02
 #define ICSK_TIME_LOSS_PROBE 3 /* include/net/inet_connection_sock.h, not in BTF */
 
-static __always_inline __u8 segment_kind(const struct sock *sk, const struct sk_buff *skb)
+static __always_inline __u8 segment_kind(struct sk_buff *skb, __u8 state)
 {
 	__u8 tcp_flags = 0;
 
 	/* tcp_skb_cb lives in skb->cb, an untyped array: read the flags byte at its CO-RE offset. */
-	bpf_probe_read_kernel(&tcp_flags, 1, (void *)skb->cb + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags));
-	if ((tcp_flags & TCPHDR_SYN) || sk->__sk_common.skc_state == TCP_SYN_SENT)
+	bpf_probe_read_kernel(&tcp_flags, 1, (void *)skb + bpf_core_field_offset(struct sk_buff, cb) +
+						 bpf_core_field_offset(struct tcp_skb_cb, tcp_flags));
+	if ((tcp_flags & TCPHDR_SYN) || state == TCP_SYN_SENT)
 		return SYNWAVE_RETRANSMIT_SYN;
 	if (tcp_flags & TCPHDR_FIN)
 		return SYNWAVE_RETRANSMIT_FIN;
 	return SYNWAVE_RETRANSMIT_DATA;
 }
 
-static __always_inline void emit_retransmit(const struct sock *sk, const struct sk_buff *skb, int err)
+static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb, int err)
 {
-	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)bpf_skc_to_tcp_sock((void *)sk);
+	struct inet_connection_sock *icsk = (struct inet_connection_sock *)bpf_skc_to_tcp_sock((void *)sk);
 	struct synwave_retransmit_event *e;
 	__u8 flags = 0;
 
@@ -33,7 +35,7 @@ static __always_inline void emit_retransmit(const struct sock *sk, const struct 
 	synwave_identify(&e->hdr, (struct sock *)sk);
 	e->netns = synwave_netns(&sk->__sk_common);
 	e->state = sk->__sk_common.skc_state;
-	e->kind = segment_kind(sk, skb);
+	e->kind = segment_kind(skb, e->state);
 	/* The loss-probe timer leaves icsk_pending set while it retransmits; an RTO has put
 	 * the connection in the Loss state before retransmitting. */
 	if (icsk->icsk_pending == ICSK_TIME_LOSS_PROBE)
@@ -48,20 +50,72 @@ static __always_inline void emit_retransmit(const struct sock *sk, const struct 
 	e->accept_queue = 0;
 	e->backlog = 0;
 	e->_pad1 = 0;
-	synwave_tuple_from_tcp(&e->tuple, (const struct tcp_sock *)icsk);
+	synwave_tuple_from_tcp(&e->tuple, (struct tcp_sock *)icsk);
 	synwave_submit(e);
 }
 
 /* 6.18 passes err; the argument was added after the tracepoint itself (see issue 6 for older kernels). */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(sw_retransmit_skb, const struct sock *sk, const struct sk_buff *skb, int err)
+int BPF_PROG(sw_retransmit_skb, struct sock *sk, struct sk_buff *skb, int err)
 {
 	emit_retransmit(sk, skb, err);
 	return 0;
 }
 
+/* Before 6.18 (tracepoint class tcp_event_sk_skb, no err) and with it (tcp_retransmit_skb). */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skbaddr;
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int sw_retransmit_skb_tp(void *ctx)
+{
+	struct trace_event_raw_tcp_retransmit_skb *now = ctx;
+	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
+	struct inet_connection_sock *icsk;
+	struct sk_buff *skb;
+	struct synwave_retransmit_event *e;
+	__u8 flags = 0;
+	int err = 0;
+
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		icsk = (void *)now->skaddr;
+		skb = (void *)now->skbaddr;
+		if (bpf_core_field_exists(now->err))
+			err = now->err;
+	} else {
+		icsk = (void *)old->skaddr;
+		skb = (void *)old->skbaddr;
+	}
+	if (!icsk)
+		return 0;
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
+	if (!e)
+		return 0;
+	synwave_identify_classic(&e->hdr, (struct sock *)icsk);
+	e->netns = synwave_netns_classic((struct sock *)icsk);
+	e->state = BPF_CORE_READ(icsk, icsk_inet.sk.__sk_common.skc_state);
+	e->kind = segment_kind(skb, e->state);
+	if (BPF_CORE_READ(icsk, icsk_pending) == ICSK_TIME_LOSS_PROBE)
+		flags |= SYNWAVE_RETRANSMIT_TLP;
+	if (BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state) == TCP_CA_Loss)
+		flags |= SYNWAVE_RETRANSMIT_TIMEOUT;
+	e->flags = flags;
+	e->_pad0 = 0;
+	e->err = err;
+	e->retransmits = BPF_CORE_READ(icsk, icsk_retransmits);
+	e->syn_queue = 0;
+	e->accept_queue = 0;
+	e->backlog = 0;
+	e->_pad1 = 0;
+	synwave_tuple_from_sock_classic(&e->tuple, (struct sock *)icsk, 1);
+	synwave_submit(e);
+	return 0;
+}
+
 SEC("tp_btf/tcp_retransmit_synack")
-int BPF_PROG(sw_retransmit_synack, struct sock *listener, const struct request_sock *req)
+int BPF_PROG(sw_retransmit_synack, struct sock *listener, struct request_sock *req)
 {
 	/* The listener through a typed tcp_sock view, for its accept queue fields. */
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(listener);
@@ -98,6 +152,45 @@ int BPF_PROG(sw_retransmit_synack, struct sock *listener, const struct request_s
 	e->_pad1 = 0;
 	/* The request's sock_common holds both ends of the would-be connection. */
 	synwave_tuple_from_common(&e->tuple, &req->__req_common);
+	synwave_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int sw_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	struct sock *listener = (void *)ctx->skaddr;
+	struct request_sock *req = (void *)ctx->req;
+	struct synwave_retransmit_event *e;
+	struct synwave_listener_stats *s;
+	__u64 cookie;
+
+	if (!listener || !req)
+		return 0;
+	s = synwave_listener_stats_classic(listener, &cookie);
+	if (s) {
+		__sync_fetch_and_add(&s->synack_retransmits, 1);
+		synwave_listener_sample_classic(s, listener);
+		synwave_listener_check_syn_full((struct sock *)listener, cookie, s);
+		synwave_listener_check_accept_full((struct sock *)listener, cookie, s);
+	}
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
+	if (!e)
+		return 0;
+	synwave_identify_classic(&e->hdr, listener);
+	e->netns = synwave_netns_classic(listener);
+	e->state = TCP_LISTEN;
+	e->kind = SYNWAVE_RETRANSMIT_SYNACK;
+	e->flags = 0;
+	e->_pad0 = 0;
+	e->err = 0;
+	e->retransmits = BPF_CORE_READ(req, num_retrans);
+	e->syn_queue = BPF_CORE_READ((struct inet_connection_sock *)listener, icsk_accept_queue.qlen.counter);
+	e->accept_queue = BPF_CORE_READ(listener, sk_ack_backlog);
+	e->backlog = BPF_CORE_READ(listener, sk_max_ack_backlog);
+	e->_pad1 = 0;
+	/* A request starts with its sock_common, as a socket does. */
+	synwave_tuple_from_sock_classic(&e->tuple, (struct sock *)req, 0);
 	synwave_submit(e);
 	return 0;
 }

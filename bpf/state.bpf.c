@@ -140,7 +140,7 @@ static __always_inline void emit_state_tp_sized(struct trace_event_raw_inet_sock
 	synwave_submit(e);
 }
 
-/* Fallback when tp_btf cannot load: the socket address is the only identity. */
+/* Fallback when tp_btf cannot load: the socket address is the only identity (cfg.cookie_identity = 0). */
 SEC("tracepoint/sock/inet_sock_set_state")
 int sw_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {

@@ -5,11 +5,9 @@
 
 #include "synwave.bpf.h"
 
-static __always_inline __u8 synwave_socket_kind(const struct sock_common *skc)
+static __always_inline __u8 synwave_socket_kind_of_state(__u8 state)
 {
-	if (!skc)
-		return SYNWAVE_SOCKET_NONE;
-	switch (skc->skc_state) {
+	switch (state) {
 	case TCP_LISTEN:
 		return SYNWAVE_SOCKET_LISTENER;
 	case TCP_NEW_SYN_RECV:
@@ -19,6 +17,11 @@ static __always_inline __u8 synwave_socket_kind(const struct sock_common *skc)
 	default:
 		return SYNWAVE_SOCKET_FULL;
 	}
+}
+
+static __always_inline __u8 synwave_socket_kind(const struct sock_common *skc)
+{
+	return skc ? synwave_socket_kind_of_state(skc->skc_state) : SYNWAVE_SOCKET_NONE;
 }
 
 /* Every socket kind starts with sock_common, so this is safe on mini-sockets too. */
@@ -46,10 +49,9 @@ static __always_inline void synwave_tuple_from_common(struct synwave_tuple *t, c
  * Listeners and mini-sockets know only their own side, so resets they send take the
  * peer from the packet that caused them. Packet memory is read with probe reads.
  */
-static __always_inline void synwave_tuple_from_received_skb(struct synwave_tuple *t, const struct sk_buff *skb)
+static __always_inline void synwave_tuple_from_packet(struct synwave_tuple *t, const unsigned char *head,
+						      __u16 network, __u16 transport)
 {
-	unsigned char *head = skb->head;
-	__u16 network = skb->network_header, transport = skb->transport_header;
 	__u8 version = 0;
 	__be16 ports[2] = {};
 
@@ -70,6 +72,11 @@ static __always_inline void synwave_tuple_from_received_skb(struct synwave_tuple
 	bpf_probe_read_kernel(ports, sizeof(ports), head + transport);
 	t->dport = bpf_ntohs(ports[0]);
 	t->sport = bpf_ntohs(ports[1]);
+}
+
+static __always_inline void synwave_tuple_from_received_skb(struct synwave_tuple *t, const struct sk_buff *skb)
+{
+	synwave_tuple_from_packet(t, skb->head, skb->network_header, skb->transport_header);
 }
 
 /* A full TCP socket's tuple. inet_sport, not skc_num: the port is unhashed (skc_num = 0)

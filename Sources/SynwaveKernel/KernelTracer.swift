@@ -87,44 +87,31 @@ public struct TracerStats: Sendable, Equatable {
 /// The loaded and attached synwave BPF programs and their ring buffer.
 /// Detaches and unloads everything when released.
 public final class KernelTracer: @unchecked Sendable {
-    /// Per mode, in attach order: the state program and its rescue (which must run after it),
-    /// then one program per connection-level tracepoint. Classic-tracepoint mode has state
-    /// changes only: retransmits, resets and errors need tp_btf here.
-    public static let programNames: [AttachMode: [String]] = [
-        .btf: ["sw_state_btf", "sw_state_rescue", "sw_retransmit_skb", "sw_retransmit_synack",
-               "sw_send_reset", "sw_receive_reset", "sw_sock_error", "sw_destroy_sock", "sw_destroy_rescue",
-               "sw_listener_ready", "sw_listener_overflow"],
-        .tracepoint: ["sw_state_tp"],
-    ]
-    static let listenerPrograms = ["sw_retransmit_synack", "sw_listener_ready", "sw_listener_overflow"]
-
-    static func programs(_ mode: AttachMode, _ set: ProgramSet) -> [String]? {
-        switch set {
-        case .all: programNames[mode]
-        case .listeners: mode == .btf ? listenerPrograms : []
-        }
-    }
-
     /// Programs that only re-emit what another one's recursion guard skipped: their own skips lose nothing.
     static let rescuePrograms: Set<String> = ["sw_state_rescue", "sw_destroy_rescue"]
 
-    /// The mode actually attached (never `.auto`).
+    /// How the state program is attached (never `.auto`); for the listener program set, how the
+    /// listener programs are.
     public let mode: AttachMode
+    /// Every feature of the requested set: how it is attached, or why it is off.
+    public let features: [FeatureStatus]
     public let options: TracerOptions
     private let object: BPFObject
     private var links: [BPFLink]
     private let loadedPrograms: [BPFProgram]
     private let firings: FiringCheck
 
-    private init(mode: AttachMode, options: TracerOptions, object: BPFObject, links: [BPFLink], programs: [BPFProgram]) {
+    private init(mode: AttachMode, features: [FeatureStatus], options: TracerOptions, object: BPFObject,
+                 links: [BPFLink], programs: [BPFProgram]) {
         self.mode = mode
+        self.features = features
         self.options = options
         self.object = object
         self.links = links
         self.loadedPrograms = programs
-        firings = FiringCheck(mode == .btf ? Self.watchedTracepoints.filter { watched in
+        firings = FiringCheck(Self.watchedTracepoints.filter { watched in
             programs.contains { $0.name == watched.program }
-        } : [])
+        })
         firings.start(handled: handledCounts())
     }
 
@@ -147,77 +134,164 @@ public final class KernelTracer: @unchecked Sendable {
         }
     }
 
-    /// Checks the host, then loads and attaches, falling back from tp_btf to the classic tracepoint in auto mode.
+    public func isEnabled(_ feature: Feature) -> Bool {
+        features.contains { $0.name == feature.rawValue && $0.enabled }
+    }
+
+    /// Checks the host, then loads and attaches every feature in the first mode that works for it
+    /// (`LoadPlan`). Fails only when state changes (or, for `synwave listeners`, every listener
+    /// feature) cannot be traced at all.
     public static func start(_ options: TracerOptions, logger: Logger) throws(TracerSetupError) -> KernelTracer {
         try Preflight.checkKernel()
         try Preflight.checkPrivileges()
         var tracefsError: TracerSetupError?
         do { try Preflight.ensureTracefs() } catch { tracefsError = error }
-        if tracefsError == nil, !Preflight.tracepointExists(category: "sock", name: "inet_sock_set_state") {
+        if tracefsError == nil, options.programs == .all,
+           !Preflight.tracepointExists(category: "sock", name: "inet_sock_set_state") {
             throw .tracepointMissing("sock:inet_sock_set_state")
         }
-
-        switch options.attach {
-        case .btf:
-            return try loadOrExplain(.btf, options)
-        case .tracepoint:
-            if let tracefsError { throw tracefsError }
-            return try loadOrExplain(.tracepoint, options)
-        case .auto:
-            let btfError: BPFError
-            do {
-                return try load(.btf, options)
-            } catch {
-                btfError = error
-            }
-            // A ring buffer the kernel refuses fails the same way in both modes.
-            let explained = classify(btfError, mode: .btf, options)
-            if case .ringBufferRejected = explained { throw explained }
-            logger.notice("tp_btf unavailable, using the classic tracepoint",
-                          metadata: ["error": "\(btfError)"])
-            if let tracefsError { throw tracefsError }
-            do {
-                return try load(.tracepoint, options)
-            } catch {
-                throw .bothModesFailed(btf: btfError, tracepoint: error)
-            }
+        let plan = try plan(options, tracefsError: tracefsError)
+        for status in plan.statuses where !status.enabled {
+            logger.info("feature off", metadata: ["feature.name": "\(status.name)", "feature.reason": "\(status.detail)"])
         }
-    }
-
-    private static func loadOrExplain(_ mode: AttachMode, _ options: TracerOptions) throws(TracerSetupError) -> KernelTracer {
         do {
-            return try load(mode, options)
+            return try load(plan, options)
         } catch {
-            throw classify(error, mode: mode, options)
+            throw classify(error, options)
         }
     }
 
-    private static func classify(_ error: BPFError, mode: AttachMode, _ options: TracerOptions) -> TracerSetupError {
-        if error.operation == "bpf_object__load", error.errno == .noMemory || error.errno == .invalidArgument,
-           error.libbpfLog.contains(where: { $0.contains("events") && $0.contains("map") }) {
-            return .ringBufferRejected(bytes: options.ringBufferBytes, error)
-        }
-        return .attachFailed(mode: mode == .btf ? "tp_btf" : "classic tracepoint", error)
+    /// The chosen mode of each wanted feature, with the reasons of those left off.
+    struct Plan {
+        var modes: [Feature: FeatureAttachment]
+        var statuses: [FeatureStatus]
+        var cookieIdentity: Bool
     }
 
-    private static func load(_ mode: AttachMode, _ options: TracerOptions) throws(BPFError) -> KernelTracer {
+    private static func plan(_ options: TracerOptions, tracefsError: TracerSetupError?) throws(TracerSetupError) -> Plan {
+        let wanted = FeaturePrograms.wanted(options.programs)
+        /// Why a mode cannot even be tried, before any load.
+        func unavailable(_ entry: FeaturePrograms, _ mode: FeatureAttachment) -> String? {
+            if mode == .tracepoint {
+                if entry.classic == nil { return entry.noClassicReason }
+                if let tracefsError { return "\(tracefsError)" }
+            }
+            if tracefsError == nil, !Preflight.tracepointExists(category: entry.tracepoint.category, name: entry.tracepoint.name) {
+                return "this kernel has no tracepoint \(entry.tracepoint.text)"
+            }
+            return nil
+        }
+        let candidates = options.attach.candidates
+
+        // Fast path: each feature in its first possible mode, in one load; per-feature trials
+        // (a load each) only when that fails, as on older kernels.
+        var first: [Feature: FeatureAttachment] = [:]
+        for entry in wanted {
+            if let mode = candidates.first(where: { unavailable(entry, $0) == nil }) { first[entry.feature] = mode }
+        }
+        let firstCookies = first[.stateChanges] == .btf
+        if (try? trialLoad(first, cookieIdentity: firstCookies, options)) != nil {
+            return Plan(modes: first, statuses: wanted.map { entry in
+                let mode = first[entry.feature] ?? .off
+                let reasons = candidates.compactMap { m in unavailable(entry, m).map { "\(m.rawValue): \($0)" } }
+                return FeatureStatus(name: entry.feature.rawValue, attachment: mode,
+                                     detail: mode == .off ? reasons.joined(separator: "; ") : "")
+            }, cookieIdentity: firstCookies)
+        }
+
+        var modes: [Feature: FeatureAttachment] = [:]
+        var statuses: [FeatureStatus] = []
+        var cookieIdentity = false
+        for entry in wanted {
+            let attempts: [LoadPlan.Attempt] = candidates.map { mode in
+                if let reason = unavailable(entry, mode) { return (mode, reason) }
+                do throws(BPFError) {
+                    try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, options)
+                    return (mode, nil)
+                } catch {
+                    return (mode, error.loadFailureReason)
+                }
+            }
+            let (mode, detail) = LoadPlan.choose(attempts)
+            if entry.feature == .stateChanges {
+                if mode == .off { throw .stateTracingUnavailable(detail) }
+                cookieIdentity = mode == .btf
+            }
+            if mode != .off { modes[entry.feature] = mode }
+            statuses.append(FeatureStatus(name: entry.feature.rawValue, attachment: mode, detail: detail))
+        }
+        if modes.isEmpty { throw .stateTracingUnavailable(statuses.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")) }
+        return Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
+    }
+
+    /// Loads (without attaching) the programs of `modes` in a throwaway object with a one-page ring.
+    private static func trialLoad(_ modes: [Feature: FeatureAttachment], cookieIdentity: Bool,
+                                  _ options: TracerOptions) throws(BPFError) {
+        var trial = options
+        trial.ringBufferBytes = 4096
+        _ = try openAndLoad(programs(modes), cookieIdentity: cookieIdentity, trial)
+    }
+
+    /// Program names in attach order (catalog order, each feature's own order within).
+    private static func programs(_ modes: [Feature: FeatureAttachment]) -> [String] {
+        FeaturePrograms.catalog.flatMap { entry in modes[entry.feature].map { entry.programs($0) } ?? [] }
+    }
+
+    private static func openAndLoad(_ wanted: [String], cookieIdentity: Bool,
+                                    _ options: TracerOptions) throws(BPFError) -> BPFObject {
         let object = try BPFObject(
             bytes: UnsafeRawBufferPointer(start: synwave_bpf_object_ptr(), count: Int(synwave_bpf_object_size)),
             name: "synwave")
-        guard let wanted = programs(mode, options.programs) else { throw BPFError("attach mode \(mode)", errno: .invalidArgument) }
         for program in object.programs {
             try program.setAutoload(wanted.contains(program.name))
         }
         try object.map(named: "events").setMaxEntries(options.ringBufferBytes)
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
-            wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs))
+            wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
+            cookie_identity: cookieIdentity ? 1 : 0, _pad0: 0))
         try object.load()
-        let programs = try wanted.map { name throws(BPFError) in try object.program(named: name) }
-        // In order: a tracepoint runs its programs in attach order, and the rescue program
-        // must run after the main one (see state.bpf.c).
+        return object
+    }
+
+    private static func classify(_ error: BPFError, _ options: TracerOptions) -> TracerSetupError {
+        if error.operation == "bpf_object__load", error.errno == .noMemory || error.errno == .invalidArgument,
+           error.libbpfLog.contains(where: { $0.contains("events") && $0.contains("map") }) {
+            return .ringBufferRejected(bytes: options.ringBufferBytes, error)
+        }
+        return .loadFailed(error)
+    }
+
+    private static func load(_ plan: Plan, _ options: TracerOptions) throws(BPFError) -> KernelTracer {
+        let object = try openAndLoad(programs(plan.modes), cookieIdentity: plan.cookieIdentity, options)
+        var statuses = plan.statuses
         var links: [BPFLink] = []
-        for program in programs { links.append(try program.attach()) }
-        return KernelTracer(mode: mode, options: options, object: object, links: links, programs: programs)
+        var attached: [BPFProgram] = []
+        // In catalog order: a tracepoint runs its programs in attach order, and a rescue
+        // program must run after its main one (see state.bpf.c).
+        for entry in FeaturePrograms.catalog {
+            guard let mode = plan.modes[entry.feature] else { continue }
+            do {
+                var featureLinks: [BPFLink] = []
+                var featurePrograms: [BPFProgram] = []
+                for name in entry.programs(mode) {
+                    let program = try object.program(named: name)
+                    featureLinks.append(try program.attach())
+                    featurePrograms.append(program)
+                }
+                links += featureLinks
+                attached += featurePrograms
+            } catch {
+                if entry.feature == .stateChanges { throw error }
+                if let index = statuses.firstIndex(where: { $0.name == entry.feature.rawValue }) {
+                    statuses[index] = FeatureStatus(name: entry.feature.rawValue, attachment: .off,
+                                                    detail: "\(mode.rawValue): attach failed: \(error.errno.description)")
+                }
+            }
+        }
+        let lead: Feature = options.programs == .all ? .stateChanges : .synackRetransmits
+        let mode: AttachMode = plan.modes[lead] == .tracepoint ? .tracepoint : .btf
+        return KernelTracer(mode: mode, features: statuses, options: options, object: object, links: links,
+                            programs: attached)
     }
 
     /// The ring buffer map's file descriptor (valid while the tracer lives).
@@ -231,9 +305,9 @@ public final class KernelTracer: @unchecked Sendable {
         links.removeAll()
     }
 
-    /// What the programs kept per listener, by socket cookie (empty in classic-tracepoint mode).
+    /// What the programs kept per listener, by socket cookie (empty with no listener program attached).
     public func listenerStats() throws(BPFError) -> [UInt64: ListenerKernelStats] {
-        guard mode == .btf else { return [:] }
+        guard FeaturePrograms.listenerFeatures.contains(where: isEnabled) else { return [:] }
         let entries = try object.map(named: "listeners").lookupAll(UInt64.self, synwave_listener_stats.self,
                                                                     zero: synwave_listener_stats())
         var result: [UInt64: ListenerKernelStats] = [:]

@@ -9,8 +9,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
     case tracefsUnavailable(Errno)
     case tracepointMissing(String)
     case ringBufferRejected(bytes: UInt32, BPFError)
-    case attachFailed(mode: String, BPFError)
-    case bothModesFailed(btf: BPFError, tracepoint: BPFError)
+    case loadFailed(BPFError)
+    case stateTracingUnavailable(String)
 
     public var description: String {
         switch self {
@@ -26,18 +26,17 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
             "this kernel has no tracepoint \(name)"
         case .ringBufferRejected(let bytes, let error):
             "the kernel refused a \(bytes >> 20) MiB ring buffer (\(error.errno.description)): choose a smaller --ring-size"
-        case .attachFailed(let mode, let error):
-            "could not load the \(mode) programs: \(error)"
-        case .bothModesFailed(let btf, let tracepoint):
-            "could not load the tracing programs: tp_btf: \(btf); classic tracepoint: \(tracepoint)"
+        case .loadFailed(let error):
+            "could not load the tracing programs: \(error)"
+        case .stateTracingUnavailable(let reasons):
+            "cannot trace TCP state changes on this kernel (\(reasons)); 'synwave doctor' lists every feature"
         }
     }
 
     /// libbpf's own words (verifier log etc.), for --verbose.
     public var libbpfLog: [String] {
         switch self {
-        case .ringBufferRejected(_, let e), .attachFailed(_, let e): e.libbpfLog
-        case .bothModesFailed(let a, let b): a.libbpfLog + b.libbpfLog
+        case .ringBufferRejected(_, let e), .loadFailed(let e): e.libbpfLog
         default: []
         }
     }

@@ -5,7 +5,7 @@ import Testing
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 4)
+        #expect(SYNWAVE_ABI_VERSION == 5)
     }
 
     @Test func header() {
@@ -114,8 +114,9 @@ import Testing
 
     @Test func configAndEnums() {
         typealias C = synwave_bpf_config
-        #expect(MemoryLayout<C>.size == 16)
+        #expect(MemoryLayout<C>.size == 24)
         #expect(MemoryLayout<C>.offset(of: \C.listener_report_ns) == 8)
+        #expect(MemoryLayout<C>.offset(of: \C.cookie_identity) == 16)
         #expect(SYNWAVE_EVENT_STATE.rawValue == 1)
         #expect(SYNWAVE_EVF_COOKIE.rawValue == 1)
         #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 4
+#define SYNWAVE_ABI_VERSION 5
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16
@@ -281,7 +281,11 @@ struct synwave_bpf_config {
 	__u64 wakeup_bytes;
 	/* Minimum time between two accept-overflow records of one listener. */
 	__u64 listener_report_ns;
+	/* 1 when the state program runs on tp_btf (socket cookies): classic-tracepoint programs of
+	 * other features then identify sockets by their stored cookie too, not by address. */
+	__u32 cookie_identity;
+	__u32 _pad0;
 };
-_Static_assert(sizeof(struct synwave_bpf_config) == 16, "synwave_bpf_config ABI");
+_Static_assert(sizeof(struct synwave_bpf_config) == 24, "synwave_bpf_config ABI");
 
 #endif /* SYNWAVE_ABI_H */

@@ -1,0 +1,85 @@
+import SynwaveCore
+
+/// The BPF programs behind each feature, per attach mode (bpf/*.bpf.c).
+struct FeaturePrograms: Sendable {
+    struct Tracepoint: Sendable {
+        var category: String
+        var name: String
+        var text: String { "\(category):\(name)" }
+    }
+
+    let feature: Feature
+    let tracepoint: Tracepoint
+    /// tp_btf programs in attach order: a rescue program must run after its main one.
+    let btf: [String]
+    /// The classic-tracepoint program, nil where a classic one cannot serve.
+    let classic: String?
+    /// Why there is no classic program.
+    let noClassicReason: String
+
+    init(_ feature: Feature, _ category: String, _ name: String, btf: [String], classic: String?,
+         noClassicReason: String = "") {
+        self.feature = feature
+        tracepoint = Tracepoint(category: category, name: name)
+        self.btf = btf
+        self.classic = classic
+        self.noClassicReason = noClassicReason
+    }
+
+    func programs(_ mode: FeatureAttachment) -> [String] {
+        switch mode {
+        case .btf: btf
+        case .tracepoint: classic.map { [$0] } ?? []
+        case .off, .sockDiag: []
+        }
+    }
+
+    /// Every feature, the state program first: its mode decides the socket identity of the others.
+    static let catalog: [FeaturePrograms] = [
+        .init(.stateChanges, "sock", "inet_sock_set_state", btf: ["sw_state_btf", "sw_state_rescue"], classic: "sw_state_tp"),
+        .init(.retransmits, "tcp", "tcp_retransmit_skb", btf: ["sw_retransmit_skb"], classic: "sw_retransmit_skb_tp"),
+        .init(.synackRetransmits, "tcp", "tcp_retransmit_synack", btf: ["sw_retransmit_synack"],
+              classic: "sw_retransmit_synack_tp"),
+        .init(.resetsSent, "tcp", "tcp_send_reset", btf: ["sw_send_reset"], classic: "sw_send_reset_tp"),
+        .init(.resetsReceived, "tcp", "tcp_receive_reset", btf: ["sw_receive_reset"], classic: "sw_receive_reset_tp"),
+        .init(.socketErrors, "sock", "inet_sk_error_report", btf: ["sw_sock_error"], classic: nil,
+              noClassicReason: "the classic tracepoint's record has no socket address"),
+        .init(.socketEnd, "tcp", "tcp_destroy_sock", btf: ["sw_destroy_sock", "sw_destroy_rescue"], classic: "sw_destroy_sock_tp"),
+        .init(.listenerAcceptQueue, "sock", "sk_data_ready", btf: ["sw_listener_ready"], classic: "sw_listener_ready_tp"),
+        .init(.listenerOverflow, "skb", "kfree_skb", btf: ["sw_listener_overflow"], classic: "sw_listener_overflow_tp"),
+    ]
+
+    static let listenerFeatures: Set<Feature> = [.synackRetransmits, .listenerAcceptQueue, .listenerOverflow]
+
+    static func wanted(_ set: ProgramSet) -> [FeaturePrograms] {
+        switch set {
+        case .all: catalog
+        case .listeners: catalog.filter { listenerFeatures.contains($0.feature) }
+        }
+    }
+}
+
+extension AttachMode {
+    /// The modes tried for each feature, in order.
+    var candidates: [FeatureAttachment] {
+        switch self {
+        case .btf: [.btf]
+        case .tracepoint: [.tracepoint]
+        case .auto: [.btf, .tracepoint]
+        }
+    }
+}
+
+extension BPFError {
+    /// One line on why a program did not load: the verifier's last word, else libbpf's
+    /// (a CO-RE relocation without a match means the kernel lacks a field, type or enum value).
+    var loadFailureReason: String {
+        if let verifier = verifierReason { return "verifier: \(verifier)" }
+        let telling = ["failed to resolve CO-RE relocation", "no matching targets", "failed to find kernel BTF type",
+                       "unknown func", "cannot use helper"]
+        if let line = libbpfLog.first(where: { line in telling.contains { line.contains($0) } }) {
+            return line
+        }
+        return "\(operation): \(errno.description)"
+    }
+}
