@@ -53,7 +53,7 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 	s = synwave_listener_stats(rx_sk, cookie);
 	if (!s)
 		return 0;
-	__sync_fetch_and_add(&s->accept_overflows, 1);
+	__atomic_fetch_add(&s->accept_overflows, 1, __ATOMIC_RELAXED);
 	synwave_listener_sample(s, tp);
 	synwave_listener_check_accept_full(rx_sk, cookie, s);
 	/* A full queue drops every retransmitted ACK: one record per interval, with the total. */
@@ -98,7 +98,7 @@ int sw_listener_overflow_tp(struct trace_event_raw_kfree_skb *ctx)
 	s = synwave_listener_stats_classic(sk, &cookie);
 	if (!s)
 		return 0;
-	__sync_fetch_and_add(&s->accept_overflows, 1);
+	__atomic_fetch_add(&s->accept_overflows, 1, __ATOMIC_RELAXED);
 	synwave_listener_sample_classic(s, sk);
 	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
 	now = bpf_ktime_get_boot_ns();

@@ -103,7 +103,7 @@ static __always_inline void synwave_listener_check_full(struct sock *listener, _
 	if (*full_now)
 		return;
 	*full_now = 1;
-	__sync_fetch_and_add(times_full, 1);
+	__atomic_fetch_add(times_full, 1, __ATOMIC_RELAXED);
 	synwave_listener_report(listener, cookie, s, kind);
 }
 

@@ -93,7 +93,9 @@ int BPF_PROG(sw_receive_reset, struct sock *sk)
 	return 0;
 }
 
-/* tcp_send_reset's record before 6.10 (class tcp_event_sk_skb, no reason) and since. */
+/* tcp_send_reset's record before 6.10 (class tcp_event_sk_skb, no reason) and since. Read
+ * with probe reads: direct loads through two layouts of one ctx make clang offset the ctx
+ * pointer itself, which the verifier refuses. */
 struct trace_event_raw_tcp_event_sk_skb___old {
 	const void *skbaddr;
 	const void *skaddr;
@@ -109,11 +111,11 @@ int sw_send_reset_tp(void *ctx)
 	struct synwave_reset_event *e;
 
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
-		sk = (void *)now->skaddr;
-		skb = (void *)now->skbaddr;
+		sk = (void *)BPF_CORE_READ(now, skaddr);
+		skb = (void *)BPF_CORE_READ(now, skbaddr);
 	} else {
-		sk = (void *)old->skaddr;
-		skb = (void *)old->skbaddr;
+		sk = (void *)BPF_CORE_READ(old, skaddr);
+		skb = (void *)BPF_CORE_READ(old, skbaddr);
 	}
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
 	if (!e)
@@ -123,7 +125,7 @@ int sw_send_reset_tp(void *ctx)
 	e->state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
 	e->reason = SYNWAVE_RST_UNKNOWN;
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset) && bpf_core_field_exists(now->reason))
-		e->reason = reset_reason(now->reason);
+		e->reason = reset_reason(BPF_CORE_READ(now, reason));
 	e->netns = sk ? synwave_netns_classic(sk) : 0;
 	if (sk)
 		synwave_identify_classic(&e->hdr, sk);

@@ -80,13 +80,13 @@ int sw_retransmit_skb_tp(void *ctx)
 	int err = 0;
 
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
-		icsk = (void *)now->skaddr;
-		skb = (void *)now->skbaddr;
+		icsk = (void *)BPF_CORE_READ(now, skaddr);
+		skb = (void *)BPF_CORE_READ(now, skbaddr);
 		if (bpf_core_field_exists(now->err))
-			err = now->err;
+			err = BPF_CORE_READ(now, err);
 	} else {
-		icsk = (void *)old->skaddr;
-		skb = (void *)old->skbaddr;
+		icsk = (void *)BPF_CORE_READ(old, skaddr);
+		skb = (void *)BPF_CORE_READ(old, skbaddr);
 	}
 	if (!icsk)
 		return 0;
@@ -128,7 +128,7 @@ int BPF_PROG(sw_retransmit_synack, struct sock *listener, struct request_sock *r
 	cookie = bpf_get_socket_cookie(listener);
 	s = synwave_listener_stats(listener, cookie);
 	if (s) {
-		__sync_fetch_and_add(&s->synack_retransmits, 1);
+		__atomic_fetch_add(&s->synack_retransmits, 1, __ATOMIC_RELAXED);
 		synwave_listener_sample(s, tp);
 		synwave_listener_check_syn_full(listener, cookie, s);
 		synwave_listener_check_accept_full(listener, cookie, s);
@@ -169,7 +169,7 @@ int sw_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 		return 0;
 	s = synwave_listener_stats_classic(listener, &cookie);
 	if (s) {
-		__sync_fetch_and_add(&s->synack_retransmits, 1);
+		__atomic_fetch_add(&s->synack_retransmits, 1, __ATOMIC_RELAXED);
 		synwave_listener_sample_classic(s, listener);
 		synwave_listener_check_syn_full((struct sock *)listener, cookie, s);
 		synwave_listener_check_accept_full((struct sock *)listener, cookie, s);

@@ -47,13 +47,20 @@ extern const volatile struct synwave_bpf_config cfg;
 /* Ring buffer submit flags: wake the reader only when much data is pending (maps.bpf.c). */
 extern __u64 synwave_submit_flags(void);
 
-/* Returns the counter's new value. Atomic although per-CPU: a softirq can nest a run of a
- * second program between a plain load and store of the same slot. */
+/* Returns the counter's value after the increment. The add is atomic although per-CPU (a
+ * softirq can nest a run of a second program between a plain load and store of one slot), but
+ * without BPF_FETCH, which kernels before 5.12 reject ("BPF_STX uses reserved fields"): a
+ * relaxed add whose result is unused compiles to the plain locked add, and the value is read
+ * back after it, exact unless a nested run bumped it in between. tools/gen-bpf checks that
+ * no fetching atomic is left in the object. */
 static __always_inline __u64 synwave_count(__u32 counter)
 {
 	__u64 *value = bpf_map_lookup_elem(&counters, &counter);
 
-	return value ? __sync_add_and_fetch(value, 1) : 0;
+	if (!value)
+		return 0;
+	__atomic_fetch_add(value, 1, __ATOMIC_RELAXED);
+	return *value;
 }
 
 /* For a counter only one program bumps: a program never nests with itself on a CPU (the

@@ -50,7 +50,11 @@ public enum Doctor {
                 features = tracer.features
                 tracer.detach()
             } catch {
-                features = Feature.allCases.map { FeatureStatus(name: $0.rawValue, attachment: .off, detail: "\(error)") }
+                if case .stateTracingUnavailable(let statuses) = error {
+                    features = statuses
+                } else {
+                    features = Feature.allCases.map { FeatureStatus(name: $0.rawValue, attachment: .off, detail: "\(error)") }
+                }
             }
         }
         let facts = DerivedFeatures.Facts(
@@ -75,6 +79,8 @@ public enum Doctor {
             _ = try NamespaceProbe(.own).connections()
             return nil
         } catch {
+            // The kernel answers ENOENT when no handler serves TCP: inet_diag/tcp_diag are modules.
+            if error.errno == .noSuchFileOrDirectory { return "\(error) (load the tcp_diag module: modprobe tcp_diag)" }
             return "\(error)"
         }
     }

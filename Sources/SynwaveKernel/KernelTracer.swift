@@ -213,14 +213,13 @@ public final class KernelTracer: @unchecked Sendable {
                 }
             }
             let (mode, detail) = LoadPlan.choose(attempts)
-            if entry.feature == .stateChanges {
-                if mode == .off { throw .stateTracingUnavailable(detail) }
-                cookieIdentity = mode == .btf
-            }
+            if entry.feature == .stateChanges { cookieIdentity = mode == .btf }
             if mode != .off { modes[entry.feature] = mode }
             statuses.append(FeatureStatus(name: entry.feature.rawValue, attachment: mode, detail: detail))
         }
-        if modes.isEmpty { throw .stateTracingUnavailable(statuses.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")) }
+        if modes.isEmpty || (options.programs == .all && modes[.stateChanges] == nil) {
+            throw .stateTracingUnavailable(statuses)
+        }
         return Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
     }
 

@@ -10,7 +10,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
     case tracepointMissing(String)
     case ringBufferRejected(bytes: UInt32, BPFError)
     case loadFailed(BPFError)
-    case stateTracingUnavailable(String)
+    /// Nothing traces state changes: every feature's status, with the reasons.
+    case stateTracingUnavailable([FeatureStatus])
 
     public var description: String {
         switch self {
@@ -28,8 +29,10 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
             "the kernel refused a \(bytes >> 20) MiB ring buffer (\(error.errno.description)): choose a smaller --ring-size"
         case .loadFailed(let error):
             "could not load the tracing programs: \(error)"
-        case .stateTracingUnavailable(let reasons):
-            "cannot trace TCP state changes on this kernel (\(reasons)); 'synwave doctor' lists every feature"
+        case .stateTracingUnavailable(let features):
+            "cannot trace TCP \(features.contains { $0.name == Feature.stateChanges.rawValue } ? "state changes" : "listeners") "
+                + "on this kernel (\(features.map { "\($0.name): \($0.detail)" }.prefix(1).joined())); "
+                + "'synwave doctor' lists every feature"
         }
     }
 
