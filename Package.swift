@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// SYNWAVE_STATIC_LIBBPF=1 links libbpf, libelf and zlib from their static archives (with
+// --static-swift-stdlib: a binary that needs only glibc and libstdc++; see README).
+let staticLibbpf = Context.environment["SYNWAVE_STATIC_LIBBPF"] == "1"
+let libbpfLinking: [LinkerSetting] = staticLibbpf
+    ? [.unsafeFlags(["-Xlinker", "--whole-archive"]
+        + ["libbpf", "libelf", "libz"].flatMap { ["-Xlinker", "/usr/lib/x86_64-linux-gnu/\($0).a"] }
+        + ["-Xlinker", "--no-whole-archive"])]
+    : [] // pkg-config's -lbpf
+
 let package = Package(
     name: "synwave",
     products: [
@@ -23,7 +32,8 @@ let package = Package(
         .target(name: "CSynwaveBPFObject"),
         .systemLibrary(
             name: "CLibbpf",
-            pkgConfig: "libbpf",
+            // Its --libs would link the shared libbpf: left out for the static build.
+            pkgConfig: staticLibbpf ? nil : "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
         // Pure: decoding, filtering, formatting. No I/O, no root.
@@ -36,7 +46,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            linkerSettings: libbpfLinking
         ),
         .executableTarget(
             name: "synwave",

@@ -57,11 +57,15 @@ public enum Doctor {
                 }
             }
         }
-        let facts = DerivedFeatures.Facts(
+        return DoctorReport(kernel: release, checks: checks, features: features + derived(from: features))
+    }
+
+    /// The capabilities that follow from the loaded features on this kernel (`DerivedFeatures`).
+    public static func derived(from features: [FeatureStatus]) -> [FeatureStatus] {
+        DerivedFeatures.derive(from: features, DerivedFeatures.Facts(
             resetReasonField: tracepointHasField("tcp", "tcp_send_reset", "reason"),
             retransmitErrField: tracepointHasField("tcp", "tcp_retransmit_skb", "err"),
-            sockDiagFailure: sockDiagFailure())
-        return DoctorReport(kernel: release, checks: checks, features: features + DerivedFeatures.derive(from: features, facts))
+            sockDiagFailure: sockDiagFailure()))
     }
 
     /// Whether the tracepoint's record (its tracefs format) has the field.

@@ -149,11 +149,14 @@ private func expectRetransmits(_ record: [String: Any]?, equal counters: [String
 
 @Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
 struct ConnectionRecordIntegrationTests {
-    @Test(arguments: RecordScenario.all)
-    func connectionRecord(_ scenario: RecordScenario) throws {
+    /// Each scenario with every feature on tp_btf, and with every feature on its classic
+    /// tracepoint program (what older kernels fall back to; socket errors have none).
+    @Test(arguments: RecordScenario.all, ["btf", "tracepoint"])
+    func connectionRecord(_ scenario: RecordScenario, attach: String) throws {
         let pair = try VethPair("rec\(scenario.port)")
         try scenario.prepare(pair)
-        let tail = try Tail(["--netns", "\(pair.client.inode)", "--netns", "\(pair.server.inode)"], events: false)
+        let tail = try Tail(["--attach", attach, "--netns", "\(pair.client.inode)", "--netns", "\(pair.server.inode)"],
+                            events: false)
         let family = ["--family", scenario.family]
         let server = try scenario.serve.map {
             try Child("/usr/sbin/ip", ["netns", "exec", pair.server.name, Harness.loadgen, "serve", "--port", "\(scenario.port)"] + family + $0)

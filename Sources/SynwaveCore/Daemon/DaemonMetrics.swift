@@ -63,6 +63,8 @@ public struct DaemonMetrics: Sendable {
     public var outputs: [(String, OutputStats)] = []
     public var tail = TailServerStats()
     public var uptimeSeconds: Double = 0
+    /// What `synwave doctor` would list: loaded and derived features.
+    public var features: [FeatureStatus] = []
 
     public init() {}
 
@@ -71,7 +73,17 @@ public struct DaemonMetrics: Sendable {
         families += connectionFamilies()
         families += listenerFamilies()
         families += healthFamilies()
+        families.append(featureFamily())
         return families
+    }
+
+    private func featureFamily() -> MetricFamily {
+        var family = MetricFamily("synwave_feature_enabled", .gauge,
+                                  "Whether a feature is on (1) or off (0), and how it is attached; synwave doctor says why one is off.")
+        for feature in features {
+            family.add(feature.enabled ? 1 : 0, [("feature", feature.name), ("attached", feature.attachment.rawValue)])
+        }
+        return family
     }
 
     private func connectionFamilies() -> [MetricFamily] {

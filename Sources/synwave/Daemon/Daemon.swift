@@ -70,6 +70,11 @@ struct Daemon: AsyncParsableCommand {
 
         let tracer = try TracingOptions.startTracer(
             TracerOptions(attach: plan.attach, ringBufferBytes: UInt32(settings.ringBufferBytes)), verbose: verbose, logger: logger)
+        let features = tracer.features + Doctor.derived(from: tracer.features)
+        for feature in features {
+            logger.notice("feature", metadata: ["feature.name": "\(feature.name)", "feature.attached": "\(feature.attachment.rawValue)",
+                                                "feature.detail": "\(feature.detail)"])
+        }
         let listener: UnixSocket
         do {
             listener = try UnixSocket.listen(path: settings.tailSocketPath, mode: plan.tailGroup == nil ? 0o600 : 0o660,
@@ -89,7 +94,8 @@ struct Daemon: AsyncParsableCommand {
                               clientBufferBytes: settings.tailClientBuffer)
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
         let exporter = MetricsExporter(
-            sources: .init(tracer: tracer, reader: reader, pipeline: pipeline, listeners: listeners, tail: tail, eventLog: eventLog),
+            sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners, tail: tail,
+                           eventLog: eventLog),
             metricsLog: metricsLog, metricsFile: settings.metricsFilePath, intervalNs: settings.metricsIntervalNs)
 
         // Shutdown runs in reverse order: the source detaches and drains, the pipeline writes the

@@ -8,6 +8,7 @@ import SynwaveKernel
 final class MetricsExporter: Service, @unchecked Sendable {
     struct Sources {
         var tracer: KernelTracer
+        var features: [FeatureStatus]
         var reader: RingBufferReader
         var pipeline: DaemonPipeline
         var listeners: ListenerService
@@ -87,6 +88,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         metrics.outputs = [("events", sources.eventLog.stats), ("metrics_log", metricsLog.stats), ("metrics_file", fileStats)]
         metrics.tail = sources.tail.stats
         metrics.uptimeSeconds = Double(Clocks.bootNs() - startedNs) / 1e9
+        metrics.features = sources.features
         return metrics
     }
 }
