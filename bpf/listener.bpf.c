@@ -39,9 +39,9 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 	struct tcp_sock *tp;
 	__u64 cookie, now;
 
-	/* Drop reasons named TCP_LISTEN_OVERFLOW since 6.0, rx_sk since 6.12. Read without an
-	 * exists check on purpose: on older kernels the program fails to load and the loader
-	 * reports the feature off (the sock_diag poller still counts drops per listener). */
+	/* The TCP_LISTEN_OVERFLOW drop reason and rx_sk are newer than 6.12 (tools/kernel-matrix).
+	 * Read without an exists check on purpose: on older kernels the program fails to load and
+	 * the loader reports the feature off (the sock_diag poller still counts drops per listener). */
 	if (reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) || !rx_sk)
 		return 0;
 	if (rx_sk->__sk_common.skc_state != TCP_LISTEN)

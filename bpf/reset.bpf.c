@@ -50,7 +50,8 @@ static __always_inline struct synwave_reset_event *reserve_reset(struct sock *sk
 	return e;
 }
 
-/* The reason argument exists from 6.10 on (issue 6 handles kernels without it). */
+/* The reason argument exists from 6.10 on; before, this fails to load and the loader falls
+ * back to sw_send_reset_tp (no reason: the correlator classifies from errno and state). */
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(sw_send_reset, struct sock *sk, struct sk_buff *skb, int reason)
 {

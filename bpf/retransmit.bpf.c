@@ -54,7 +54,8 @@ static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb
 	synwave_submit(e);
 }
 
-/* 6.18 passes err; the argument was added after the tracepoint itself (see issue 6 for older kernels). */
+/* err is an argument on kernels newer than 6.12; on older ones this fails to load and the
+ * loader falls back to sw_retransmit_skb_tp, which reads err only where the record has it. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(sw_retransmit_skb, struct sock *sk, struct sk_buff *skb, int err)
 {

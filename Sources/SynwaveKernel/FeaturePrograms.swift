@@ -71,13 +71,25 @@ extension AttachMode {
 }
 
 extension BPFError {
-    /// One line on why a program did not load: the verifier's last word, else libbpf's
-    /// (a CO-RE relocation without a match means the kernel lacks a field, type or enum value).
+    /// One line on why a program did not load, in the kernel's terms where they are telling:
+    /// a CO-RE relocation without a match means the kernel lacks a field, type or enum value;
+    /// a refused context access means its tracepoint has fewer arguments.
     var loadFailureReason: String {
-        if let verifier = verifierReason { return "verifier: \(verifier)" }
-        let telling = ["failed to resolve CO-RE relocation", "no matching targets", "failed to find kernel BTF type",
-                       "unknown func", "cannot use helper"]
-        if let line = libbpfLog.first(where: { line in telling.contains { line.contains($0) } }) {
+        let relocation = "failed to resolve CO-RE relocation "
+        if let line = libbpfLog.first(where: { $0.contains(relocation) }) ?? verifierReason.flatMap({ $0.contains(relocation) ? $0 : nil }),
+           let range = line.range(of: relocation) {
+            // "<enumval_value> [1246] enum skb_drop_reason::SKB_DROP_REASON_TCP_LISTEN_OVERFLOW = 40" -> the name.
+            var what = line[range.upperBound...].split(separator: " ").dropFirst(2).joined(separator: " ")
+            if let cut = what.range(of: " (") ?? what.range(of: " = ") { what = String(what[..<cut.lowerBound]) }
+            return "this kernel lacks \(what)"
+        }
+        if let verifier = verifierReason {
+            if verifier.contains("invalid bpf_context access") {
+                return "this kernel's tracepoint has fewer arguments (verifier: \(verifier))"
+            }
+            return "verifier: \(verifier)"
+        }
+        if let line = libbpfLog.first(where: { line in ["failed to find kernel BTF type", "unknown func", "cannot use helper"].contains { line.contains($0) } }) {
             return line
         }
         return "\(operation): \(errno.description)"

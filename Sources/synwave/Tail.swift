@@ -99,6 +99,7 @@ struct Tail: AsyncParsableCommand {
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
         let banner = "synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
             + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop"
+            + Self.offFeaturesNote(tracer.features)
         let printer = TailPrinter(banner: banner, batches: reader.batches, request: try request,
             correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))
         let source = KernelEventSource(reader: reader)
@@ -135,5 +136,11 @@ struct Tail: AsyncParsableCommand {
             StandardError.line("synwave: \(failure)")
             throw ExitCode.failure
         }
+    }
+
+    /// A second banner line naming what this kernel cannot trace, if anything.
+    static func offFeaturesNote(_ features: [FeatureStatus]) -> String {
+        let off = features.filter { !$0.enabled }.map(\.name)
+        return off.isEmpty ? "" : "\nsynwave: not traced: \(off.joined(separator: ", ")) ('synwave doctor' says why)"
     }
 }

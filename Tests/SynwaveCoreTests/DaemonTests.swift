@@ -120,6 +120,17 @@ final class MetricTextTests: XCTestCase {
         XCTAssertTrue(text.contains("synwave_bpf_run_seconds_total{program=\"sw_state_btf\"} 1.5e-06\n"))
         XCTAssertTrue(text.contains("synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"} 1\n"))
     }
+
+    func testFeaturesAreExportedWithTheirAttachment() {
+        var metrics = DaemonMetrics()
+        metrics.features = [FeatureStatus(name: "state_changes", attachment: .btf),
+                            FeatureStatus(name: "socket_errors", attachment: .off, detail: "no tracepoint"),
+                            FeatureStatus(name: "listener_polling", attachment: .sockDiag)]
+        let text = MetricText.prometheus(metrics.families())
+        XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"} 1\n"))
+        XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"socket_errors\",attached=\"off\"} 0\n"))
+        XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"listener_polling\",attached=\"sock_diag\"} 1\n"))
+    }
 }
 
 final class TailRequestTests: XCTestCase {

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// `synwave doctor` on this kernel, where every feature has both a tp_btf and (but one) a
+/// classic program: the table must say so, in text and JSON.
+@Suite(.enabled(if: Harness.isRoot, "root integration tests: they load BPF programs"))
+struct DoctorIntegrationTests {
+    private func report(_ arguments: [String]) throws -> [String: FeatureRow] {
+        let result = try run(Harness.synwave, ["doctor", "--json"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["ready"] as? Bool == true)
+        let features = try #require(object["features"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: features.compactMap { row in
+            (row["name"] as? String).map { ($0, FeatureRow(attachment: row["attachment"] as? String ?? "", detail: row["detail"] as? String ?? "")) }
+        })
+    }
+
+    struct FeatureRow {
+        var attachment: String
+        var detail: String
+    }
+
+    static let loaded = ["state_changes", "retransmits", "synack_retransmits", "resets_sent", "resets_received",
+                         "socket_errors", "socket_end", "listener_accept_queue", "listener_overflow"]
+
+    @Test func everyFeatureOnTpBtf() throws {
+        let rows = try report([])
+        for name in Self.loaded { #expect(rows[name]?.attachment == "tp_btf", "\(name): \(rows[name]?.detail ?? "missing")") }
+        for name in ["socket_cookies", "reset_reasons", "retransmit_errors", "keepalive_classification"] {
+            #expect(rows[name]?.attachment == "tp_btf", "\(name)")
+        }
+        #expect(rows["existing_connections"]?.attachment == "sock_diag")
+        #expect(rows["listener_polling"]?.attachment == "sock_diag")
+    }
+
+    @Test func classicTracepointsWhereAsked() throws {
+        let rows = try report(["--attach", "tracepoint"])
+        for name in Self.loaded where name != "socket_errors" {
+            #expect(rows[name]?.attachment == "tracepoint", "\(name): \(rows[name]?.detail ?? "missing")")
+        }
+        #expect(rows["socket_errors"]?.attachment == "off")
+        #expect(rows["socket_errors"]?.detail.contains("no socket address") == true)
+        #expect(rows["socket_cookies"]?.attachment == "off")
+        // This kernel's classic tcp_send_reset has the reason field.
+        #expect(rows["reset_reasons"]?.attachment == "tracepoint")
+    }
+
+    @Test func textTableAndExitStatus() throws {
+        let result = try run(Harness.synwave, ["doctor"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("FEATURE"))
+        #expect(result.stdout.contains("synwave can trace on this host."))
+        let bad = try run(Harness.synwave, ["doctor", "--attach", "sideways"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("sideways"))
+        #expect(!bad.stderr.contains("Fatal error"))
+    }
+}
