@@ -20,8 +20,8 @@ static __always_inline __u32 state_record_size(int with_totals)
 }
 
 /* with_totals is a constant in each inlined copy, so that each reserves a fixed size. */
-static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, int oldstate, int newstate,
-						 const int with_totals)
+static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, __u32 identity_flags, int oldstate,
+						 int newstate, const int with_totals)
 {
 	struct synwave_state_event *e;
 	struct tcp_sock *tp;
@@ -34,9 +34,9 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 	e = synwave_reserve(state_record_size(with_totals), SYNWAVE_EVENT_STATE);
 	if (!e)
 		return;
-	e->hdr.cookie = cookie;
+	e->hdr.cookie = identity_flags ? cookie : 0;
 	e->hdr.skaddr = (__u64)sk;
-	e->hdr.flags = SYNWAVE_EVF_COOKIE;
+	e->hdr.flags = identity_flags;
 
 	family = sk->__sk_common.skc_family;
 	e->family = family;
@@ -68,13 +68,28 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 	synwave_submit(e);
 }
 
+/*
+ * Kernels up to 6.12 at least (tools/kernel-matrix) fire LISTEN -> SYN_RECV on a new child
+ * while it is still a raw copy of its listener: the listener's cookie, no peer yet (dport 0);
+ * the child's own cookie only exists later. Such a record goes out by address only, and the
+ * correlator re-keys it at the child's next transition, which carries both.
+ */
+static __always_inline __u32 identity_flags(struct sock *sk, int oldstate, int newstate)
+{
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV && sk->__sk_common.skc_dport == 0)
+		return 0;
+	return SYNWAVE_EVF_COOKIE;
+}
+
 /* Transitions to CLOSE carry the connection's totals; the others a shorter record. */
 static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
 {
+	__u32 flags = identity_flags(sk, oldstate, newstate);
+
 	if (newstate == TCP_CLOSE)
-		emit_state_btf_sized(sk, cookie, oldstate, newstate, 1);
+		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 1);
 	else
-		emit_state_btf_sized(sk, cookie, oldstate, newstate, 0);
+		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 0);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -100,7 +100,8 @@ public enum EventDecoder {
             tid: raw.pid, comm: commString(&raw.comm), family: raw.family,
             oldState: old, newState: new,
             sourceAddress: source, sourcePort: raw.sport,
-            destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals)))
+            destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals,
+            address: raw.hdr.skaddr)))
     }
 
     private static func identity(_ header: synwave_event_header) -> SocketIdentity {

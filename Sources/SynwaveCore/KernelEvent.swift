@@ -54,11 +54,13 @@ public struct StateEvent: Equatable, Sendable {
     /// sk_err at the transition (0: none).
     public var error: Int32
     public var totals: TCPTotals?
+    /// The socket's kernel address, also when `socket` is its cookie (0: unknown).
+    public var address: UInt64
 
     public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, tgid: UInt32, tid: UInt32,
                 comm: String, family: UInt16, oldState: TCPState, newState: TCPState,
                 sourceAddress: IPAddress, sourcePort: UInt16, destinationAddress: IPAddress,
-                destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil) {
+                destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil, address: UInt64 = 0) {
         self.timestampNs = timestampNs
         self.socket = socket
         self.netns = netns
@@ -74,6 +76,7 @@ public struct StateEvent: Equatable, Sendable {
         self.destinationPort = destinationPort
         self.error = error
         self.totals = totals
+        self.address = address
     }
 }
 

@@ -13,13 +13,13 @@ private struct Script {
 
     mutating func state(_ socket: SocketIdentity, at us: UInt64, _ old: TCPState, _ new: TCPState,
                         pid: UInt32 = 7, comm: String = "app", error: Int32 = 0, wiped: Bool = false,
-                        totals: TCPTotals? = nil) {
+                        totals: TCPTotals? = nil, address: UInt64 = 0, noPeer: Bool = false) {
         let ends = socket == Self.client ? Self.clientEnds : Self.serverEnds
         events.append(.state(StateEvent(
             timestampNs: us * 1000, socket: socket, netns: 1, tgid: pid, tid: pid, comm: comm, family: 2,
             oldState: old, newState: new, sourceAddress: ends.localAddress, sourcePort: wiped ? 0 : ends.localPort,
-            destinationAddress: ends.remoteAddress, destinationPort: wiped ? 0 : ends.remotePort, error: error,
-            totals: totals)))
+            destinationAddress: ends.remoteAddress, destinationPort: wiped || noPeer ? 0 : ends.remotePort, error: error,
+            totals: totals, address: address)))
     }
 
     mutating func retransmit(_ socket: SocketIdentity, at us: UInt64, _ kind: RetransmitKind, state: TCPState,
@@ -99,6 +99,28 @@ struct CorrelatorEndTests {
         #expect(r.role == .server && r.end == .closed && r.closedFirst == .peer && !r.timeWait)
         #expect(r.pid == 42 && r.comm == "nginx" && r.ownerInferred, "pid 0 in a syscall-driven transition is not an owner")
         #expect(r.handshakeMicros == 20)
+    }
+
+    /// Kernels up to 6.12: the child's LISTEN -> SYN_RECV comes by address only (it still holds
+    /// the listener's cookie and no peer); its next transition carries its own cookie.
+    @Test func childStartedByAddressIsRekeyedToItsCookie() throws {
+        var s = Script()
+        let address: UInt64 = 0xffff_8880_1234_5000
+        s.state(Script.listener, at: 0, .close, .listen, pid: 42, comm: "nginx")
+        s.state(SocketIdentity(kind: .skAddr, value: address), at: 10, .listen, .synRecv, pid: 9, comm: "curl",
+                address: address, noPeer: true)
+        s.state(Script.server, at: 30, .synRecv, .established, pid: 9, comm: "curl", address: address)
+        s.state(Script.server, at: 500, .established, .closeWait, pid: 9, comm: "curl", address: address)
+        s.state(Script.server, at: 600, .closeWait, .lastAck, pid: 9, comm: "curl", address: address)
+        s.state(Script.server, at: 700, .lastAck, .close, pid: 9, comm: "curl", wiped: true, address: address)
+        let result = s.run()
+        #expect(result.records.count == 1)
+        let r = try #require(result.records.first)
+        #expect(r.socket == Script.server)
+        #expect(r.role == .server && r.end == .closed && !r.firstSeenMidLife)
+        #expect(r.handshakeMicros == 20)
+        #expect(r.endpoints?.remotePort == 40000)
+        #expect(r.states.first?.state == .listen)
     }
 
     @Test func serverOwnerSeenInItsOwnClose() throws {

@@ -90,7 +90,7 @@ public struct Correlator: Sendable {
             listeners.closed(event)
             return
         }
-        guard let slot = index.find(event.socket, machines) else {
+        guard let slot = index.find(event.socket, machines) ?? rekeyedClone(event) else {
             // A connection's first transition is never a late one: skip the search then.
             if !SocketMachine.startsConnection(event), finished.contains(event.socket) {
                 metrics.lateEvents += 1
@@ -116,6 +116,19 @@ public struct Correlator: Sendable {
             remove(slot: Int(slot))
             start(event)
         }
+    }
+
+    /// A child whose LISTEN -> SYN_RECV came by address only (kernels that fire it before the
+    /// child has a cookie of its own, see state.bpf.c): its next transition carries both, and
+    /// moves its machine from the address to the cookie.
+    private mutating func rekeyedClone(_ event: StateEvent) -> Int32? {
+        guard event.oldState == .synRecv, event.socket.kind == .cookie, event.address != 0 else { return nil }
+        let byAddress = SocketIdentity(kind: .skAddr, value: event.address)
+        guard let slot = index.find(byAddress, machines) else { return nil }
+        index.remove(byAddress, slot: slot, machines)
+        machines[Int(slot)].rekey(event.socket)
+        index.insert(event.socket, slot: slot, machines)
+        return slot
     }
 
     /// Connections open before tracing started (a sock_diag snapshot taken after the programs

@@ -32,7 +32,7 @@ public struct SocketMachine: Sendable {
     public private(set) var comm: String
     /// old state (4 bits) | new state (4 bits) | ns since startNs (56 bits), in time order.
     private var transitions = InlineArray<6, UInt64>(repeating: 0)
-    public let socket: SocketIdentity
+    public private(set) var socket: SocketIdentity
     public private(set) var state: State = .open
     public let role: ConnectionRole
     public let firstSeenMidLife: Bool
@@ -53,6 +53,11 @@ public struct SocketMachine: Sendable {
     private var retransmits = RetransmitCounts()
 
     /// Starts a machine from the first event seen for a socket.
+    /// The socket's identity changes once at most: from address to cookie (`Correlator.rekeyedClone`).
+    mutating func rekey(_ identity: SocketIdentity) {
+        socket = identity
+    }
+
     public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {
         socket = event.socket
         netns = event.netns
