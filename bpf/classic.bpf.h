@@ -11,6 +11,17 @@
 #include "listener.bpf.h"
 
 /*
+ * The record of tcp_retransmit_skb and tcp_send_reset on older kernels, where both used the
+ * event class tcp_event_sk_skb (each has its own class now: tcp_send_reset since 6.10 with a
+ * reason, tcp_retransmit_skb with err). Read through BPF_CORE_READ: direct loads through two
+ * layouts of one ctx make clang offset the ctx pointer itself, which the verifier refuses.
+ */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skbaddr;
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+/*
  * bpf_get_socket_cookie is refused in classic tracepoints. When the state program runs on
  * tp_btf it has generated the cookie of every socket it saw, so reading the stored one joins
  * these events to its records; otherwise (all-classic) the socket address is the identity.

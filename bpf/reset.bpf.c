@@ -94,14 +94,6 @@ int BPF_PROG(sw_receive_reset, struct sock *sk)
 	return 0;
 }
 
-/* tcp_send_reset's record before 6.10 (class tcp_event_sk_skb, no reason) and since. Read
- * with probe reads: direct loads through two layouts of one ctx make clang offset the ctx
- * pointer itself, which the verifier refuses. */
-struct trace_event_raw_tcp_event_sk_skb___old {
-	const void *skbaddr;
-	const void *skaddr;
-} __attribute__((preserve_access_index));
-
 SEC("tracepoint/tcp/tcp_send_reset")
 int sw_send_reset_tp(void *ctx)
 {

@@ -21,11 +21,31 @@ static __always_inline __u8 segment_kind(struct sk_buff *skb, __u8 state)
 	return SYNWAVE_RETRANSMIT_DATA;
 }
 
+/* The loss-probe timer leaves icsk_pending set while it retransmits; an RTO has put the
+ * connection in the Loss state before retransmitting. */
+static __always_inline __u8 timer_flags(__u8 pending, __u8 ca_state)
+{
+	return (pending == ICSK_TIME_LOSS_PROBE ? SYNWAVE_RETRANSMIT_TLP : 0) |
+	       (ca_state == TCP_CA_Loss ? SYNWAVE_RETRANSMIT_TIMEOUT : 0);
+}
+
+static __always_inline void fill_counts(struct synwave_retransmit_event *e, __u8 flags, int err, __u32 retransmits,
+					__u32 syn_queue, __u32 accept_queue, __u32 backlog)
+{
+	e->flags = flags;
+	e->_pad0 = 0;
+	e->err = err;
+	e->retransmits = retransmits;
+	e->syn_queue = syn_queue;
+	e->accept_queue = accept_queue;
+	e->backlog = backlog;
+	e->_pad1 = 0;
+}
+
 static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb, int err)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)bpf_skc_to_tcp_sock((void *)sk);
 	struct synwave_retransmit_event *e;
-	__u8 flags = 0;
 
 	if (!icsk)
 		return;
@@ -36,20 +56,8 @@ static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb
 	e->netns = synwave_netns(&sk->__sk_common);
 	e->state = sk->__sk_common.skc_state;
 	e->kind = segment_kind(skb, e->state);
-	/* The loss-probe timer leaves icsk_pending set while it retransmits; an RTO has put
-	 * the connection in the Loss state before retransmitting. */
-	if (icsk->icsk_pending == ICSK_TIME_LOSS_PROBE)
-		flags |= SYNWAVE_RETRANSMIT_TLP;
-	if (BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state) == TCP_CA_Loss)
-		flags |= SYNWAVE_RETRANSMIT_TIMEOUT;
-	e->flags = flags;
-	e->_pad0 = 0;
-	e->err = err;
-	e->retransmits = icsk->icsk_retransmits;
-	e->syn_queue = 0;
-	e->accept_queue = 0;
-	e->backlog = 0;
-	e->_pad1 = 0;
+	fill_counts(e, timer_flags(icsk->icsk_pending, BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state)), err,
+		    icsk->icsk_retransmits, 0, 0, 0);
 	synwave_tuple_from_tcp(&e->tuple, (struct tcp_sock *)icsk);
 	synwave_submit(e);
 }
@@ -63,12 +71,6 @@ int BPF_PROG(sw_retransmit_skb, struct sock *sk, struct sk_buff *skb, int err)
 	return 0;
 }
 
-/* Before 6.18 (tracepoint class tcp_event_sk_skb, no err) and with it (tcp_retransmit_skb). */
-struct trace_event_raw_tcp_event_sk_skb___old {
-	const void *skbaddr;
-	const void *skaddr;
-} __attribute__((preserve_access_index));
-
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int sw_retransmit_skb_tp(void *ctx)
 {
@@ -77,7 +79,6 @@ int sw_retransmit_skb_tp(void *ctx)
 	struct inet_connection_sock *icsk;
 	struct sk_buff *skb;
 	struct synwave_retransmit_event *e;
-	__u8 flags = 0;
 	int err = 0;
 
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
@@ -98,18 +99,8 @@ int sw_retransmit_skb_tp(void *ctx)
 	e->netns = synwave_netns_classic((struct sock *)icsk);
 	e->state = BPF_CORE_READ(icsk, icsk_inet.sk.__sk_common.skc_state);
 	e->kind = segment_kind(skb, e->state);
-	if (BPF_CORE_READ(icsk, icsk_pending) == ICSK_TIME_LOSS_PROBE)
-		flags |= SYNWAVE_RETRANSMIT_TLP;
-	if (BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state) == TCP_CA_Loss)
-		flags |= SYNWAVE_RETRANSMIT_TIMEOUT;
-	e->flags = flags;
-	e->_pad0 = 0;
-	e->err = err;
-	e->retransmits = BPF_CORE_READ(icsk, icsk_retransmits);
-	e->syn_queue = 0;
-	e->accept_queue = 0;
-	e->backlog = 0;
-	e->_pad1 = 0;
+	fill_counts(e, timer_flags(BPF_CORE_READ(icsk, icsk_pending), BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state)),
+		    err, BPF_CORE_READ(icsk, icsk_retransmits), 0, 0, 0);
 	synwave_tuple_from_sock_classic(&e->tuple, (struct sock *)icsk, 1);
 	synwave_submit(e);
 	return 0;
@@ -143,14 +134,8 @@ int BPF_PROG(sw_retransmit_synack, struct sock *listener, struct request_sock *r
 	e->netns = synwave_netns(&listener->__sk_common);
 	e->state = listener->__sk_common.skc_state;
 	e->kind = SYNWAVE_RETRANSMIT_SYNACK;
-	e->flags = 0;
-	e->_pad0 = 0;
-	e->err = 0;
-	e->retransmits = req->num_retrans;
-	e->syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
-	e->accept_queue = listener->sk_ack_backlog;
-	e->backlog = listener->sk_max_ack_backlog;
-	e->_pad1 = 0;
+	fill_counts(e, 0, 0, req->num_retrans, tp->inet_conn.icsk_accept_queue.qlen.counter, listener->sk_ack_backlog,
+		    listener->sk_max_ack_backlog);
 	/* The request's sock_common holds both ends of the would-be connection. */
 	synwave_tuple_from_common(&e->tuple, &req->__req_common);
 	synwave_submit(e);
@@ -182,14 +167,9 @@ int sw_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 	e->netns = synwave_netns_classic(listener);
 	e->state = TCP_LISTEN;
 	e->kind = SYNWAVE_RETRANSMIT_SYNACK;
-	e->flags = 0;
-	e->_pad0 = 0;
-	e->err = 0;
-	e->retransmits = BPF_CORE_READ(req, num_retrans);
-	e->syn_queue = BPF_CORE_READ((struct inet_connection_sock *)listener, icsk_accept_queue.qlen.counter);
-	e->accept_queue = BPF_CORE_READ(listener, sk_ack_backlog);
-	e->backlog = BPF_CORE_READ(listener, sk_max_ack_backlog);
-	e->_pad1 = 0;
+	fill_counts(e, 0, 0, BPF_CORE_READ(req, num_retrans),
+		    BPF_CORE_READ((struct inet_connection_sock *)listener, icsk_accept_queue.qlen.counter),
+		    BPF_CORE_READ(listener, sk_ack_backlog), BPF_CORE_READ(listener, sk_max_ack_backlog));
 	/* A request starts with its sock_common, as a socket does. */
 	synwave_tuple_from_sock_classic(&e->tuple, (struct sock *)req, 0);
 	synwave_submit(e);
