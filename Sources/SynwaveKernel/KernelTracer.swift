@@ -90,9 +90,6 @@ public final class KernelTracer: @unchecked Sendable {
     /// Programs that only re-emit what another one's recursion guard skipped: their own skips lose nothing.
     static let rescuePrograms: Set<String> = ["sw_state_rescue", "sw_destroy_rescue"]
 
-    /// How the state program is attached (never `.auto`); for the listener program set, how the
-    /// listener programs are.
-    public let mode: AttachMode
     /// Every feature of the requested set: how it is attached, or why it is off.
     public let features: [FeatureStatus]
     public let options: TracerOptions
@@ -101,9 +98,8 @@ public final class KernelTracer: @unchecked Sendable {
     private let loadedPrograms: [BPFProgram]
     private let firings: FiringCheck
 
-    private init(mode: AttachMode, features: [FeatureStatus], options: TracerOptions, object: BPFObject,
+    private init(features: [FeatureStatus], options: TracerOptions, object: BPFObject,
                  links: [BPFLink], programs: [BPFProgram]) {
-        self.mode = mode
         self.features = features
         self.options = options
         self.object = object
@@ -138,6 +134,16 @@ public final class KernelTracer: @unchecked Sendable {
         features.contains { $0.name == feature.rawValue && $0.enabled }
     }
 
+    /// How state changes are attached (never `.auto`).
+    public var mode: AttachMode {
+        features.first { $0.name == Feature.stateChanges.rawValue }?.attachment == .tracepoint ? .tracepoint : .btf
+    }
+
+    /// Whether any program keeps per-listener peaks and drops (else only the polls see listeners).
+    public var hasListenerPrograms: Bool {
+        FeaturePrograms.listenerFeatures.contains(where: isEnabled)
+    }
+
     /// Checks the host, then loads and attaches every feature in the first mode that works for it
     /// (`LoadPlan`). Fails only when state changes (or, for `synwave listeners`, every listener
     /// feature) cannot be traced at all.
@@ -150,10 +156,27 @@ public final class KernelTracer: @unchecked Sendable {
            !Preflight.tracepointExists(category: "sock", name: "inet_sock_set_state") {
             throw .tracepointMissing("sock:inet_sock_set_state")
         }
-        let plan = try plan(options, tracefsError: tracefsError)
-        for status in plan.statuses where !status.enabled {
+        let tracer = try loadPlanned(Planner(options: options, tracefsError: tracefsError))
+        for status in tracer.features where !status.enabled {
             logger.info("feature off", metadata: ["feature.name": "\(status.name)", "feature.reason": "\(status.detail)"])
         }
+        return tracer
+    }
+
+    /// Each feature in its first possible mode, in one load: all a kernel where everything works
+    /// costs. Only when that fails does each feature get trial loads of its own.
+    private static func loadPlanned(_ planner: Planner) throws(TracerSetupError) -> KernelTracer {
+        let options = planner.options
+        let first = planner.firstChoice()
+        if options.programs == .listeners || first.modes[.stateChanges] != nil {
+            do {
+                return try load(first, options)
+            } catch {
+                // A ring buffer the kernel refuses fails whatever the plan.
+                if case .ringBufferRejected = classify(error, options) { throw classify(error, options) }
+            }
+        }
+        let plan = try planner.perFeature()
         do {
             return try load(plan, options)
         } catch {
@@ -168,8 +191,13 @@ public final class KernelTracer: @unchecked Sendable {
         var cookieIdentity: Bool
     }
 
-    private static func plan(_ options: TracerOptions, tracefsError: TracerSetupError?) throws(TracerSetupError) -> Plan {
-        let wanted = FeaturePrograms.wanted(options.programs)
+    /// Chooses each wanted feature's mode.
+    private struct Planner {
+        let options: TracerOptions
+        let tracefsError: TracerSetupError?
+        var wanted: [FeaturePrograms] { FeaturePrograms.wanted(options.programs) }
+        var candidates: [FeatureAttachment] { options.attach.candidates }
+
         /// Why a mode cannot even be tried, before any load.
         func unavailable(_ entry: FeaturePrograms, _ mode: FeatureAttachment) -> String? {
             if mode == .tracepoint {
@@ -181,46 +209,45 @@ public final class KernelTracer: @unchecked Sendable {
             }
             return nil
         }
-        let candidates = options.attach.candidates
 
-        // Fast path: each feature in its first possible mode, in one load; per-feature trials
-        // (a load each) only when that fails, as on older kernels.
-        var first: [Feature: FeatureAttachment] = [:]
-        for entry in wanted {
-            if let mode = candidates.first(where: { unavailable(entry, $0) == nil }) { first[entry.feature] = mode }
-        }
-        let firstCookies = first[.stateChanges] == .btf
-        if (try? trialLoad(first, cookieIdentity: firstCookies, options)) != nil {
-            return Plan(modes: first, statuses: wanted.map { entry in
-                let mode = first[entry.feature] ?? .off
-                let reasons = candidates.compactMap { m in unavailable(entry, m).map { "\(m.rawValue): \($0)" } }
-                return FeatureStatus(name: entry.feature.rawValue, attachment: mode,
-                                     detail: mode == .off ? reasons.joined(separator: "; ") : "")
-            }, cookieIdentity: firstCookies)
-        }
-
-        var modes: [Feature: FeatureAttachment] = [:]
-        var statuses: [FeatureStatus] = []
-        var cookieIdentity = false
-        for entry in wanted {
-            let attempts: [LoadPlan.Attempt] = candidates.map { mode in
-                if let reason = unavailable(entry, mode) { return (mode, reason) }
-                do throws(BPFError) {
-                    try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, options)
-                    return (mode, nil)
-                } catch {
-                    return (mode, error.loadFailureReason)
+        /// Each feature in the first mode not ruled out before loading.
+        func firstChoice() -> Plan {
+            var modes: [Feature: FeatureAttachment] = [:]
+            let statuses = wanted.map { entry in
+                guard let mode = candidates.first(where: { unavailable(entry, $0) == nil }) else {
+                    let reasons = candidates.compactMap { m in unavailable(entry, m).map { "\(m.rawValue): \($0)" } }
+                    return FeatureStatus(name: entry.feature.rawValue, attachment: .off, detail: reasons.joined(separator: "; "))
                 }
+                modes[entry.feature] = mode
+                return FeatureStatus(name: entry.feature.rawValue, attachment: mode)
             }
-            let (mode, detail) = LoadPlan.choose(attempts)
-            if entry.feature == .stateChanges { cookieIdentity = mode == .btf }
-            if mode != .off { modes[entry.feature] = mode }
-            statuses.append(FeatureStatus(name: entry.feature.rawValue, attachment: mode, detail: detail))
+            return Plan(modes: modes, statuses: statuses, cookieIdentity: modes[.stateChanges] == .btf)
         }
-        if modes.isEmpty || (options.programs == .all && modes[.stateChanges] == nil) {
-            throw .stateTracingUnavailable(statuses)
+
+        /// Each feature in the first mode whose programs load on their own (a trial load each).
+        func perFeature() throws(TracerSetupError) -> Plan {
+            var modes: [Feature: FeatureAttachment] = [:]
+            var statuses: [FeatureStatus] = []
+            var cookieIdentity = false
+            for entry in wanted {
+                let attempts: [LoadPlan.Attempt] = candidates.map { mode in
+                    if let reason = unavailable(entry, mode) { return (mode, reason) }
+                    do throws(BPFError) {
+                        try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, options)
+                        return (mode, nil)
+                    } catch {
+                        return (mode, error.loadFailureReason)
+                    }
+                }
+                let (mode, detail) = LoadPlan.choose(attempts)
+                if entry.feature == .stateChanges { cookieIdentity = mode == .btf }
+                if mode != .off { modes[entry.feature] = mode }
+                statuses.append(FeatureStatus(name: entry.feature.rawValue, attachment: mode, detail: detail))
+            }
+            // `synwave listeners` still polls without any program; tracing needs state changes.
+            if options.programs == .all, modes[.stateChanges] == nil { throw .stateTracingUnavailable(statuses) }
+            return Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
         }
-        return Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
     }
 
     /// Loads (without attaching) the programs of `modes` in a throwaway object with a one-page ring.
@@ -287,10 +314,7 @@ public final class KernelTracer: @unchecked Sendable {
                 }
             }
         }
-        let lead: Feature = options.programs == .all ? .stateChanges : .synackRetransmits
-        let mode: AttachMode = plan.modes[lead] == .tracepoint ? .tracepoint : .btf
-        return KernelTracer(mode: mode, features: statuses, options: options, object: object, links: links,
-                            programs: attached)
+        return KernelTracer(features: statuses, options: options, object: object, links: links, programs: attached)
     }
 
     /// The ring buffer map's file descriptor (valid while the tracer lives).
@@ -306,7 +330,7 @@ public final class KernelTracer: @unchecked Sendable {
 
     /// What the programs kept per listener, by socket cookie (empty with no listener program attached).
     public func listenerStats() throws(BPFError) -> [UInt64: ListenerKernelStats] {
-        guard FeaturePrograms.listenerFeatures.contains(where: isEnabled) else { return [:] }
+        guard hasListenerPrograms else { return [:] }
         let entries = try object.map(named: "listeners").lookupAll(UInt64.self, synwave_listener_stats.self,
                                                                     zero: synwave_listener_stats())
         var result: [UInt64: ListenerKernelStats] = [:]

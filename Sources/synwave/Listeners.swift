@@ -80,8 +80,8 @@ struct Listeners: AsyncParsableCommand {
         }
 
         let tracer = try tracing.startTracer(logger: logger, programs: .listeners)
-        if tracer.mode != .btf {
-            StandardError.line("synwave: tp_btf unavailable: peaks and drops come from the polls only")
+        if !tracer.hasListenerPrograms {
+            StandardError.line("synwave: no listener program loads on this kernel: peaks and drops come from the polls only")
         }
         // The listener programs also send events; nobody here prints them, but the ring must be read.
         // Listener events are rare and the kernel wakes the reader early for a burst: a slow
