@@ -18,13 +18,11 @@ public enum Doctor {
             }
         }
         check("kernel") { () throws(TracerSetupError) in
-            if let parsed = KernelRelease(parsing: release), parsed < KernelRelease.minimumSupported {
-                throw .kernelTooOld(release: release)
-            }
+            try Preflight.checkRelease()
             return "\(release) (needs \(KernelRelease.minimumSupported) or newer)"
         }
         check("btf") { () throws(TracerSetupError) in
-            guard access(Preflight.btfPath, R_OK) == 0 else { throw .noBTF(path: Preflight.btfPath) }
+            try Preflight.checkBTF()
             return Preflight.btfPath
         }
         check("privileges") { () throws(TracerSetupError) in

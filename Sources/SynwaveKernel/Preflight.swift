@@ -18,10 +18,18 @@ public enum Preflight {
     }
 
     public static func checkKernel() throws(TracerSetupError) {
+        try checkRelease()
+        try checkBTF()
+    }
+
+    public static func checkRelease() throws(TracerSetupError) {
         let release = kernelRelease()
         if let parsed = KernelRelease(parsing: release), parsed < KernelRelease.minimumSupported {
             throw .kernelTooOld(release: release)
         }
+    }
+
+    public static func checkBTF() throws(TracerSetupError) {
         if access(btfPath, R_OK) != 0 { throw .noBTF(path: btfPath) }
     }
 

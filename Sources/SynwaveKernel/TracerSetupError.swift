@@ -30,9 +30,9 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
         case .loadFailed(let error):
             "could not load the tracing programs: \(error)"
         case .stateTracingUnavailable(let features):
-            "cannot trace TCP \(features.contains { $0.name == Feature.stateChanges.rawValue } ? "state changes" : "listeners") "
-                + "on this kernel (\(features.map { "\($0.name): \($0.detail)" }.prefix(1).joined())); "
-                + "'synwave doctor' lists every feature"
+            "cannot trace TCP state changes on this kernel ("
+                + (features.first { $0.name == Feature.stateChanges.rawValue }?.detail ?? "no program for them")
+                + "); 'synwave doctor' lists every feature"
         }
     }
 

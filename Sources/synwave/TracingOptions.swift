@@ -5,7 +5,7 @@ import SynwaveKernel
 
 /// Flags shared by every command that loads the BPF programs.
 struct TracingOptions: ParsableArguments {
-    @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (btf, else tracepoint).")
+    @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (per feature, btf else tracepoint).")
     var attach: AttachMode = .auto
 
     @Option(help: ArgumentHelp("BPF ring buffer size: a power of two from 64K to 1G, e.g. 16M.", valueName: "size"))

@@ -52,12 +52,12 @@ public struct SocketMachine: Sendable {
     private var probesOut: UInt8 = 0
     private var retransmits = RetransmitCounts()
 
-    /// Starts a machine from the first event seen for a socket.
     /// The socket's identity changes once at most: from address to cookie (`Correlator.rekeyedClone`).
     mutating func rekey(_ identity: SocketIdentity) {
         socket = identity
     }
 
+    /// Starts a machine from the first event seen for a socket.
     public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {
         socket = event.socket
         netns = event.netns
