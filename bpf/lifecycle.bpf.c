@@ -29,7 +29,7 @@ SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(sw_sock_error, struct sock *sk)
 {
 	if (sk->sk_protocol == IPPROTO_TCP)
-		emit_socket((struct sock *)sk, bpf_get_socket_cookie((struct sock *)sk), SYNWAVE_SOCKET_ERROR);
+		emit_socket(sk, bpf_get_socket_cookie(sk), SYNWAVE_SOCKET_ERROR);
 	return 0;
 }
 

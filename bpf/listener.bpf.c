@@ -23,11 +23,11 @@ int BPF_PROG(sw_listener_ready, struct sock *sk)
 	if (!tp)
 		return 0;
 	cookie = bpf_get_socket_cookie((void *)sk);
-	s = synwave_listener_stats((struct sock *)sk, cookie);
+	s = synwave_listener_stats(sk, cookie);
 	if (!s)
 		return 0;
 	synwave_listener_sample(s, tp);
-	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
+	synwave_listener_check_accept_full(sk, cookie, s);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 {
 	struct synwave_listener_stats *s;
 	struct tcp_sock *tp;
-	__u64 cookie, now;
+	__u64 cookie;
 
 	/* The TCP_LISTEN_OVERFLOW drop reason and rx_sk are newer than 6.12 (tools/kernel-matrix).
 	 * Read without an exists check on purpose: on older kernels the program fails to load and
@@ -53,15 +53,8 @@ int BPF_PROG(sw_listener_overflow, struct sk_buff *skb, void *location, enum skb
 	s = synwave_listener_stats(rx_sk, cookie);
 	if (!s)
 		return 0;
-	__atomic_fetch_add(&s->accept_overflows, 1, __ATOMIC_RELAXED);
 	synwave_listener_sample(s, tp);
-	synwave_listener_check_accept_full(rx_sk, cookie, s);
-	/* A full queue drops every retransmitted ACK: one record per interval, with the total. */
-	now = bpf_ktime_get_boot_ns();
-	if (now - s->last_report_ns >= cfg.listener_report_ns) {
-		s->last_report_ns = now;
-		synwave_listener_report(rx_sk, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
-	}
+	synwave_listener_overflowed(rx_sk, cookie, s);
 	return 0;
 }
 
@@ -78,7 +71,7 @@ int sw_listener_ready_tp(struct trace_event_raw_sk_data_ready *ctx)
 	if (!s)
 		return 0;
 	synwave_listener_sample_classic(s, sk);
-	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
+	synwave_listener_check_accept_full(sk, cookie, s);
 	return 0;
 }
 
@@ -87,7 +80,7 @@ int sw_listener_overflow_tp(struct trace_event_raw_kfree_skb *ctx)
 {
 	struct synwave_listener_stats *s;
 	struct sock *sk;
-	__u64 cookie, now;
+	__u64 cookie;
 
 	/* As the tp_btf program: rx_sk and the reason are required, so this fails to load where they are missing. */
 	if (ctx->reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
@@ -98,13 +91,7 @@ int sw_listener_overflow_tp(struct trace_event_raw_kfree_skb *ctx)
 	s = synwave_listener_stats_classic(sk, &cookie);
 	if (!s)
 		return 0;
-	__atomic_fetch_add(&s->accept_overflows, 1, __ATOMIC_RELAXED);
 	synwave_listener_sample_classic(s, sk);
-	synwave_listener_check_accept_full((struct sock *)sk, cookie, s);
-	now = bpf_ktime_get_boot_ns();
-	if (now - s->last_report_ns >= cfg.listener_report_ns) {
-		s->last_report_ns = now;
-		synwave_listener_report((struct sock *)sk, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
-	}
+	synwave_listener_overflowed(sk, cookie, s);
 	return 0;
 }

@@ -121,4 +121,30 @@ static __always_inline void synwave_listener_check_syn_full(struct sock *listene
 				    &s->syn_queue_full, SYNWAVE_LISTENER_SYN_QUEUE_FULL);
 }
 
+/* A final ACK met the full accept queue (kfree_skb TCP_LISTEN_OVERFLOW), once the listener is
+ * sampled: counted in full; a full queue drops every retransmitted ACK, so the record goes out
+ * at most once per cfg.listener_report_ns, with the running total. */
+static __always_inline void synwave_listener_overflowed(struct sock *listener, __u64 cookie,
+							struct synwave_listener_stats *s)
+{
+	__u64 now;
+
+	__atomic_fetch_add(&s->accept_overflows, 1, __ATOMIC_RELAXED);
+	synwave_listener_check_accept_full(listener, cookie, s);
+	now = bpf_ktime_get_boot_ns();
+	if (now - s->last_report_ns >= cfg.listener_report_ns) {
+		s->last_report_ns = now;
+		synwave_listener_report(listener, cookie, s, SYNWAVE_LISTENER_ACCEPT_OVERFLOW);
+	}
+}
+
+/* The listener retransmitted a SYN-ACK, once it is sampled. */
+static __always_inline void synwave_listener_synack_retransmitted(struct sock *listener, __u64 cookie,
+								  struct synwave_listener_stats *s)
+{
+	__atomic_fetch_add(&s->synack_retransmits, 1, __ATOMIC_RELAXED);
+	synwave_listener_check_syn_full(listener, cookie, s);
+	synwave_listener_check_accept_full(listener, cookie, s);
+}
+
 #endif /* SYNWAVE_LISTENER_BPF_H */

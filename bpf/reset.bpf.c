@@ -46,7 +46,7 @@ static __always_inline struct synwave_reset_event *reserve_reset(struct sock *sk
 	e->reason = SYNWAVE_RST_UNKNOWN;
 	e->netns = sk ? synwave_netns(&sk->__sk_common) : 0;
 	if (sk)
-		synwave_identify(&e->hdr, (struct sock *)sk);
+		synwave_identify(&e->hdr, sk);
 	return e;
 }
 

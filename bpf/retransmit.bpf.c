@@ -52,7 +52,7 @@ static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
 	if (!e)
 		return;
-	synwave_identify(&e->hdr, (struct sock *)sk);
+	synwave_identify(&e->hdr, sk);
 	e->netns = synwave_netns(&sk->__sk_common);
 	e->state = sk->__sk_common.skc_state;
 	e->kind = segment_kind(skb, e->state);
@@ -120,10 +120,8 @@ int BPF_PROG(sw_retransmit_synack, struct sock *listener, struct request_sock *r
 	cookie = bpf_get_socket_cookie(listener);
 	s = synwave_listener_stats(listener, cookie);
 	if (s) {
-		__atomic_fetch_add(&s->synack_retransmits, 1, __ATOMIC_RELAXED);
 		synwave_listener_sample(s, tp);
-		synwave_listener_check_syn_full(listener, cookie, s);
-		synwave_listener_check_accept_full(listener, cookie, s);
+		synwave_listener_synack_retransmitted(listener, cookie, s);
 	}
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
 	if (!e)
@@ -155,10 +153,8 @@ int sw_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 		return 0;
 	s = synwave_listener_stats_classic(listener, &cookie);
 	if (s) {
-		__atomic_fetch_add(&s->synack_retransmits, 1, __ATOMIC_RELAXED);
 		synwave_listener_sample_classic(s, listener);
-		synwave_listener_check_syn_full((struct sock *)listener, cookie, s);
-		synwave_listener_check_accept_full((struct sock *)listener, cookie, s);
+		synwave_listener_synack_retransmitted(listener, cookie, s);
 	}
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
 	if (!e)
