@@ -175,7 +175,15 @@ struct ConnectionRecordIntegrationTests {
         usleep(300_000)
         let (_, records, result) = try tail.stop()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
+        if attach == "btf" {
+            #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
+        } else {
+            // Classic tracepoints share one per-CPU guard: a softirq firing one while another
+            // program runs on that CPU is skipped by the kernel, and no second program can
+            // rescue it. What synwave owes there is that every such skip is counted.
+            #expect(result.stderr.contains("lost in the kernel (0 ring buffer full, "), "\(result.stderr)")
+            #expect(result.stderr.contains(", 0 not run by the kernel)"), "\(result.stderr)")
+        }
 
         #expect(records.allSatisfy { $0["type"] as? String == "connection" })
         let clientRecord = records.first { $0["role"] as? String == "client" && int($0["netns"]) == Int(pair.client.inode) }
