@@ -62,7 +62,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Appends the textual form (inet_ntop's) to `out`.
-    public func appendText(to out: inout [UInt8]) {
+    public func appendText<Out: ByteSink>(to out: inout Out) {
         switch self {
         case .v4(let raw):
             withUnsafeBytes(of: raw) { b in
@@ -87,7 +87,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `addr:port`, with brackets for IPv6.
-    public func appendEndpoint(port: UInt16, to out: inout [UInt8]) {
+    public func appendEndpoint<Out: ByteSink>(port: UInt16, to out: inout Out) {
         if isIPv6 { out.append(UInt8(ascii: "[")) }
         appendText(to: &out)
         if isIPv6 { out.append(UInt8(ascii: "]")) }

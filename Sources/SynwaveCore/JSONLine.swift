@@ -1,21 +1,36 @@
 /// Writes one JSON object straight into a byte buffer: no intermediate Strings, because
-/// formatting runs once per kernel event.
+/// formatting runs once per kernel event and per connection.
 public struct JSONLine {
-    public private(set) var bytes: [UInt8]
+    public private(set) var bytes: ByteCursor
     private var first = true
 
-    private init(bytes: [UInt8]) {
+    private init(bytes: ByteCursor) {
         self.bytes = bytes
     }
 
-    /// Appends one object (no newline) to `out`.
+    /// Room reserved for one object at first; a larger one is written again with the room it needed.
+    static let initialReserve = 1024
+
+    /// Appends one object (no newline) to `out`, through a cursor over room reserved at its end.
     public static func write(into out: inout [UInt8], _ build: (inout JSONLine) -> Void) {
-        var line = JSONLine(bytes: [])
-        swap(&line.bytes, &out)
-        line.bytes.append(UInt8(ascii: "{"))
-        build(&line)
-        line.bytes.append(UInt8(ascii: "}"))
-        swap(&line.bytes, &out)
+        let start = out.count
+        var reserve = initialReserve
+        while true {
+            out.append(contentsOf: repeatElement(0, count: reserve))
+            let written = out.withUnsafeMutableBufferPointer { buffer in
+                var line = JSONLine(bytes: ByteCursor(base: buffer.baseAddress! + start, capacity: reserve))
+                line.bytes.append(UInt8(ascii: "{"))
+                build(&line)
+                line.bytes.append(UInt8(ascii: "}"))
+                return line.bytes.count
+            }
+            if written <= reserve {
+                out.removeLast(reserve - written)
+                return
+            }
+            out.removeLast(reserve)
+            reserve = written
+        }
     }
 
     private mutating func key(_ name: StaticString) {
@@ -23,7 +38,8 @@ public struct JSONLine {
         first = false
         bytes.append(UInt8(ascii: "\""))
         bytes.append(static: name)
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     public mutating func field(_ name: StaticString, _ value: String) {
@@ -44,7 +60,7 @@ public struct JSONLine {
     }
 
     /// A value already rendered by `render` into the buffer (addresses, times).
-    public mutating func field(_ name: StaticString, quoted render: (inout [UInt8]) -> Void) {
+    public mutating func field(_ name: StaticString, quoted render: (inout ByteCursor) -> Void) {
         key(name)
         bytes.append(UInt8(ascii: "\""))
         render(&bytes)
@@ -64,7 +80,7 @@ public struct JSONLine {
 
     /// An array whose elements `render` writes as raw JSON.
     public mutating func field<S: Sequence>(_ name: StaticString, rawArray elements: S,
-                                            _ render: (S.Element, inout [UInt8]) -> Void) {
+                                            _ render: (S.Element, inout ByteCursor) -> Void) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         var first = true
@@ -83,62 +99,10 @@ public struct JSONLine {
 
     public mutating func object(_ name: StaticString, _ build: (inout JSONLine) -> Void) {
         key(name)
-        JSONLine.write(into: &bytes, build)
-    }
-}
-
-extension Array where Element == UInt8 {
-    public mutating func append(static text: StaticString) {
-        text.withUTF8Buffer { append(contentsOf: $0) }
-    }
-
-    public mutating func append(decimal value: UInt64) {
-        if value < 10 {
-            append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = value
-            var i = 20
-            while v > 0 {
-                i -= 1
-                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            }
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
-        }
-    }
-
-    /// Zero-padded to `width` digits.
-    public mutating func append(decimal value: UInt64, width: Int) {
-        var digits = 1
-        var v = value
-        while v >= 10 { v /= 10; digits += 1 }
-        for _ in digits..<Swift.max(width, digits) { append(UInt8(ascii: "0")) }
-        append(decimal: value)
-    }
-
-    /// A JSON string literal with escapes; valid UTF-8 passes through unchanged.
-    public mutating func appendJSONQuoted(_ value: String) {
-        append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): append(contentsOf: [0x5C, 0x22])
-                case UInt8(ascii: "\\"): append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0..<0x20:
-                    append(static: "\\u00")
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    append(hex[Int(byte >> 4)])
-                    append(hex[Int(byte & 0xF)])
-                default: append(byte)
-                }
-            }
-        }
-        append(UInt8(ascii: "\""))
+        var nested = JSONLine(bytes: bytes)
+        nested.bytes.append(UInt8(ascii: "{"))
+        build(&nested)
+        nested.bytes.append(UInt8(ascii: "}"))
+        bytes = nested.bytes
     }
 }

@@ -125,12 +125,12 @@ public struct StateEventFormatter: Sendable {
     }
 
     /// `prefix(second)` + milliseconds: the rendered second is cached, as events come in bursts.
-    private static func appendTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8],
-                                   prefix: (Int64) -> [UInt8]) {
+    private static func appendTime<Out: ByteSink>(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache,
+                                                  to out: inout Out, prefix: (Int64) -> [UInt8]) {
         let wall = wallNs(bootNs, offset: offset)
         let second = wall / 1_000_000_000
         if cache.second != second { cache = SecondCache(second: second, prefix: prefix(second)) }
-        out.append(contentsOf: cache.prefix)
+        cache.prefix.withUnsafeBytes { out.append(bytes: $0) }
         out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
     }
 
@@ -163,7 +163,7 @@ public struct StateEventFormatter: Sendable {
     }
 
     /// RFC 3339 in UTC with milliseconds.
-    static func appendISOTime(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout [UInt8]) {
+    static func appendISOTime<Out: ByteSink>(_ bootNs: UInt64, offset: Int64, cache: inout SecondCache, to out: inout Out) {
         appendTime(bootNs, offset: offset, cache: &cache, to: &out) { second in
             let p = brokenDown(second, utc: true)
             var prefix: [UInt8] = []
