@@ -32,7 +32,7 @@ public enum EventDecoder {
         let header = bytes.loadUnaligned(as: synwave_event_header.self)
         switch UInt32(header.type) {
         case SYNWAVE_EVENT_STATE.rawValue:
-            return stateRecord(header, bytes).flatMap { decodeState($0) }
+            return decodeState(header, bytes)
         case SYNWAVE_EVENT_RETRANSMIT.rawValue:
             return checkedSize(header, bytes, synwave_retransmit_event.self).flatMap { decodeRetransmit($0) }
         case SYNWAVE_EVENT_RESET.rawValue:
@@ -58,27 +58,23 @@ public enum EventDecoder {
         return .success(bytes.loadUnaligned(as: T.self))
     }
 
-    /// A state record is whole (with totals) or ends where the totals begin (without).
-    private static func stateRecord(
+    /// A state record is whole (with totals) or ends where the totals begin (without). Read
+    /// with one copy into a local: state records are most of the stream, and each further copy
+    /// of the 144-byte record (through `Result`s and closures) showed in the daemon's profile.
+    private static func decodeState(
         _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer
-    ) -> Result<synwave_state_event, DecodeError> {
+    ) -> Result<KernelEvent, DecodeError> {
         let short = Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS)
-        guard Int(header.size) == short, header.flags & SYNWAVE_EVF_TOTALS.rawValue == 0 else {
-            return checkedSize(header, bytes, synwave_state_event.self)
-        }
-        guard bytes.count >= short else {
+        let size = Int(header.size) == short && header.flags & SYNWAVE_EVF_TOTALS.rawValue == 0
+            ? short : MemoryLayout<synwave_state_event>.size
+        guard Int(header.size) == size, bytes.count >= size else {
             return .failure(.sizeMismatch(type: header.type, declared: Int(header.size),
-                                          actual: bytes.count, expected: short))
+                                          actual: bytes.count, expected: size))
         }
         var raw = synwave_state_event()
-        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<short])) }
-        return .success(raw)
-    }
-
-    private static func decodeState(_ raw: synwave_state_event) -> Result<KernelEvent, DecodeError> {
+        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<size])) }
         guard let old = TCPState(rawValue: raw.oldstate) else { return .failure(.invalidState(raw.oldstate)) }
         guard let new = TCPState(rawValue: raw.newstate) else { return .failure(.invalidState(raw.newstate)) }
-        var raw = raw
         let addresses = withUnsafeBytes(of: &raw.saddr) { s in
             withUnsafeBytes(of: &raw.daddr) { d in
                 (IPAddress(family: raw.family, bytes: s), IPAddress(family: raw.family, bytes: d))
