@@ -21,6 +21,20 @@ struct trace_event_raw_tcp_event_sk_skb___old {
 	const void *skaddr;
 } __attribute__((preserve_access_index));
 
+/* The socket and skb of such a record: from `record_type` (the event's own class) where the
+ * kernel has it, else from the older shared layout. A macro: the record types differ. */
+#define SYNWAVE_CLASSIC_SK_SKB(ctx, record_type, sk_out, skb_out)                              \
+	do {                                                                                    \
+		if (bpf_core_type_exists(struct record_type)) {                                 \
+			sk_out = (void *)BPF_CORE_READ((struct record_type *)(ctx), skaddr);     \
+			skb_out = (void *)BPF_CORE_READ((struct record_type *)(ctx), skbaddr);   \
+		} else {                                                                        \
+			struct trace_event_raw_tcp_event_sk_skb___old *old = (ctx);             \
+			sk_out = (void *)BPF_CORE_READ(old, skaddr);                            \
+			skb_out = (void *)BPF_CORE_READ(old, skbaddr);                          \
+		}                                                                               \
+	} while (0)
+
 /*
  * bpf_get_socket_cookie is refused in classic tracepoints. When the state program runs on
  * tp_btf it has generated the cookie of every socket it saw, so reading the stored one joins

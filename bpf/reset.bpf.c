@@ -98,18 +98,11 @@ SEC("tracepoint/tcp/tcp_send_reset")
 int sw_send_reset_tp(void *ctx)
 {
 	struct trace_event_raw_tcp_send_reset *now = ctx;
-	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
 	struct sk_buff *skb;
 	struct sock *sk;
 	struct synwave_reset_event *e;
 
-	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
-		sk = (void *)BPF_CORE_READ(now, skaddr);
-		skb = (void *)BPF_CORE_READ(now, skbaddr);
-	} else {
-		sk = (void *)BPF_CORE_READ(old, skaddr);
-		skb = (void *)BPF_CORE_READ(old, skbaddr);
-	}
+	SYNWAVE_CLASSIC_SK_SKB(ctx, trace_event_raw_tcp_send_reset, sk, skb);
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RESET);
 	if (!e)
 		return 0;

@@ -75,21 +75,14 @@ SEC("tracepoint/tcp/tcp_retransmit_skb")
 int sw_retransmit_skb_tp(void *ctx)
 {
 	struct trace_event_raw_tcp_retransmit_skb *now = ctx;
-	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
 	struct inet_connection_sock *icsk;
 	struct sk_buff *skb;
 	struct synwave_retransmit_event *e;
 	int err = 0;
 
-	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
-		icsk = (void *)BPF_CORE_READ(now, skaddr);
-		skb = (void *)BPF_CORE_READ(now, skbaddr);
-		if (bpf_core_field_exists(now->err))
-			err = BPF_CORE_READ(now, err);
-	} else {
-		icsk = (void *)BPF_CORE_READ(old, skaddr);
-		skb = (void *)BPF_CORE_READ(old, skbaddr);
-	}
+	SYNWAVE_CLASSIC_SK_SKB(ctx, trace_event_raw_tcp_retransmit_skb, icsk, skb);
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb) && bpf_core_field_exists(now->err))
+		err = BPF_CORE_READ(now, err);
 	if (!icsk)
 		return 0;
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
