@@ -68,6 +68,6 @@ let package = Package(
         ),
         .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore"]),
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
-        .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore"]),
+        .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel"]),
     ]
 )

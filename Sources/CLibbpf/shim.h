@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 /* perf_event_open has no libc wrapper, and Swift cannot call the variadic syscall(2):
- * a counting (not sampling) event on one tracepoint, all tasks, one CPU. */
-static inline int synwave_perf_count_tracepoint(unsigned long long tracepoint_id, int cpu)
+ * a counting (not sampling) event on one tracepoint: all tasks on one CPU (thread -1), or one
+ * thread on any CPU (cpu -1), interrupts taken while it runs included. */
+static inline int synwave_perf_count_tracepoint(unsigned long long tracepoint_id, int thread, int cpu)
 {
 	struct perf_event_attr attr = {0};
 
 	attr.type = PERF_TYPE_TRACEPOINT;
 	attr.size = sizeof(attr);
 	attr.config = tracepoint_id;
-	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return (int)syscall(__NR_perf_event_open, &attr, thread, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }

@@ -74,6 +74,7 @@ extension StateEventFormatter {
             o.field("comm", r.comm)
             o.field("owner_inferred", bool: r.ownerInferred)
             o.field("first_seen_mid_life", bool: r.firstSeenMidLife)
+            o.field("close_inferred", bool: r.closeInferred)
             if let e = r.endpoints {
                 o.field("family", literal: e.localAddress.isIPv6 ? "inet6" : "inet")
                 o.field("saddr") { e.localAddress.appendText(to: &$0) }

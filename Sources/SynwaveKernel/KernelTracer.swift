@@ -58,6 +58,9 @@ public struct TracerStats: Sendable, Equatable {
     /// Firings of the watched tracepoints (state changes, socket destruction) for which the
     /// kernel neither ran the program nor counted a recursion miss (`TracepointHits`).
     public var notRun: UInt64 = 0
+    /// Of those, how many can be firings while PID 1 was on the CPU: kernels that keep BPF out of
+    /// init's context (some sandbox VMs) skip them, and no program type can see them.
+    public var notRunWhileInitRan: UInt64 = 0
     /// Why firings cannot be checked, when they cannot (no tracefs, perf_event_open refused).
     public var notRunUnchecked: String?
 
@@ -69,9 +72,10 @@ public struct TracerStats: Sendable, Equatable {
     /// For the stop summaries of tail and daemon: "N lost in the kernel (… by cause)".
     public var lossSummary: String {
         let notRunText = notRunUnchecked.map { "unknown (\($0))" } ?? "\(notRun)"
+        let initText = notRunWhileInitRan > 0 ? ", \(notRunWhileInitRan) of them while PID 1 was on the CPU" : ""
         return "\(lost) lost in the kernel (\(ringBufferFull) ring buffer full, "
             + "\(recursionLost) skipped by the recursion guard, \(recursionRecovered) of its skips recovered, "
-            + "\(notRunText) not run by the kernel)"
+            + "\(notRunText) not run by the kernel\(initText))"
     }
 
     public init(ringBufferFull: UInt64 = 0, recursionMisses: UInt64 = 0, recursionRecovered: UInt64 = 0,
@@ -353,7 +357,9 @@ public final class KernelTracer: @unchecked Sendable {
             if index == 0 { stats.runCount += info.run_cnt }
         }
         switch firings.unhandled(handled: handledCounts) {
-        case .success(let count): stats.notRun = count
+        case .success(let unhandled):
+            stats.notRun = unhandled.count
+            stats.notRunWhileInitRan = unhandled.whileInitRan
         case .failure(let unknown): stats.notRunUnchecked = unknown.reason
         }
         return stats

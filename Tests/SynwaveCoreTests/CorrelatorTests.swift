@@ -77,7 +77,7 @@ struct CorrelatorEndTests {
         let r = try #require(records.first)
         #expect(records.count == 1)
         #expect(r.end == .closed && r.role == .client && r.closedFirst == .local && r.timeWait)
-        #expect(r.handshakeMicros == 100 && r.durationMicros == 6000)
+        #expect(r.handshakeMicros == 100 && r.durationMicros == 6000 && !r.closeInferred)
         #expect(r.endpoints == Script.clientEnds, "tuple kept from before CLOSE wiped it")
         #expect(r.pid == 7 && r.comm == "app" && !r.ownerInferred)
         #expect(r.bytesSent == 1001 && r.bytesReceived == 501 && r.srttMicros == 40)
@@ -272,6 +272,34 @@ struct CorrelatorHardCaseTests {
         #expect(records.count == 1 && correlator.metrics.lateEvents == 1)
     }
 
+    /// A CLOSE transition the kernel ran no program for: the destruction that follows it ends
+    /// the record, classified from the error like the CLOSE would have been.
+    @Test func aLostCloseIsInferredFromTheDestruction() throws {
+        var s = Script()
+        s.state(Script.client, at: 0, .close, .synSent, wiped: true)
+        s.retransmit(Script.client, at: 1_000_000, .syn, state: .synSent)
+        s.error(Script.client, at: 3_000_000, 110)
+        s.destroy(Script.client, at: 3_000_050)
+        let (records, correlator) = s.run()
+        let r = try #require(records.first)
+        #expect(records.count == 1 && correlator.metrics.closesInferred == 1)
+        #expect(r.end == .connectTimeout && r.closeInferred && r.retransmits.syn == 1)
+        #expect(r.states.map(\.state) == [.close, .synSent, .close] && r.states.last?.offsetMicros == 3_000_050)
+        #expect(r.durationMicros == 3_000_050)
+    }
+
+    @Test func aLostFinalCloseStillEndsAnOrderlyClose() throws {
+        var s = Script()
+        s.handshake()
+        s.state(Script.client, at: 5000, .established, .finWait1)
+        s.state(Script.client, at: 5100, .finWait1, .finWait2)
+        s.destroy(Script.client, at: 6001)
+        let (records, correlator) = s.run()
+        let r = try #require(records.first)
+        #expect(r.end == .closed && r.closedFirst == .local && r.timeWait && r.closeInferred)
+        #expect(correlator.metrics.closesInferred == 1 && correlator.metrics.expired == 0)
+    }
+
     @Test func duplicateTransitionsAreDropped() throws {
         var s = Script()
         s.handshake()
@@ -365,7 +393,8 @@ struct ConnectionRecordFormatTests {
                     "\"handshake_us\":100", "\"duration_us\":6000", "\"closed_first\":\"local\"", "\"time_wait\":true",
                     "\"bytes_sent\":1001", "\"retransmits\":{\"syn\":0,\"synack\":0,\"data\":0,\"fin\":0,\"tlp\":0}",
                     "\"states\":[{\"state\":\"CLOSE\",\"us\":0},{\"state\":\"SYN_SENT\",\"us\":0}",
-                    "\"saddr\":\"10.0.0.1\"", "\"dport\":80", "\"error\":null", "\"resets_sent\":[]"] {
+                    "\"saddr\":\"10.0.0.1\"", "\"dport\":80", "\"error\":null", "\"resets_sent\":[]",
+                    "\"close_inferred\":false"] {
             #expect(text.contains(key), "\(key) in \(text)")
         }
         var line: [UInt8] = []

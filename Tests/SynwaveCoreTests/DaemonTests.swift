@@ -121,6 +121,17 @@ final class MetricTextTests: XCTestCase {
         XCTAssertTrue(text.contains("synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"} 1\n"))
     }
 
+    func testFiringsNotRunAreSplitByWhetherPID1WasOnTheCPU() {
+        var metrics = DaemonMetrics()
+        metrics.tracer.lostNotRun = 5
+        metrics.tracer.lostNotRunWhileInitRan = 3
+        metrics.connections.closesInferred = 2
+        let text = MetricText.prometheus(metrics.families())
+        XCTAssertTrue(text.contains("synwave_events_lost_total{cause=\"not_run\"} 2\n"), text)
+        XCTAssertTrue(text.contains("synwave_events_lost_total{cause=\"not_run_init_context\"} 3\n"), text)
+        XCTAssertTrue(text.contains("synwave_records_close_inferred_total 2\n"), text)
+    }
+
     func testFeaturesAreExportedWithTheirAttachment() {
         var metrics = DaemonMetrics()
         metrics.features = [FeatureStatus(name: "state_changes", attachment: .btf),

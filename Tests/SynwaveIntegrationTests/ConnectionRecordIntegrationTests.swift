@@ -153,6 +153,44 @@ struct ConnectionRecordIntegrationTests {
     /// tracepoint program (what older kernels fall back to; socket errors have none).
     @Test(arguments: RecordScenario.all, ["btf", "tracepoint"])
     func connectionRecord(_ scenario: RecordScenario, attach: String) throws {
+        let run = try InitContextFirings.retrying("\(scenario.name), \(attach)") { try Self.runScenario(scenario, attach: attach) }
+        let (records, result) = (run.records, run.result)
+        #expect(result.status == 0, "\(result.stderr)")
+        if attach == "btf" {
+            #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
+        } else {
+            // Classic tracepoints share one per-CPU guard: a softirq firing one while another
+            // program runs on that CPU is skipped by the kernel, and no second program can
+            // rescue it. What synwave owes there is that every such skip is counted.
+            #expect(result.stderr.contains("lost in the kernel (0 ring buffer full, "), "\(result.stderr)")
+            #expect(result.stderr.contains(", 0 not run by the kernel)"), "\(result.stderr)")
+        }
+
+        #expect(records.allSatisfy { $0["type"] as? String == "connection" })
+        let clientRecord = records.first { $0["role"] as? String == "client" && int($0["netns"]) == run.clientNetns }
+        let serverRecord = records.first { $0["role"] as? String == "server" && int($0["netns"]) == run.serverNetns }
+        if let clientRecord {
+            #expect(clientRecord["comm"] as? String == "synwave-loadgen")
+            #expect(int(clientRecord["dport"]) == scenario.port)
+        }
+        if let serverRecord {
+            #expect(serverRecord["comm"] as? String == "synwave-loadgen")
+            #expect(int(serverRecord["sport"]) == scenario.port)
+        }
+        scenario.check(clientRecord, serverRecord, run.clientCounters, run.serverCounters)
+    }
+
+    private struct Run {
+        var records: [[String: Any]]
+        var result: CommandResult
+        var clientNetns: Int
+        var serverNetns: Int
+        var clientCounters: [String: Int]
+        var serverCounters: [String: Int]
+    }
+
+    /// One run of the scenario in its own pair of namespaces, deleted on return.
+    private static func runScenario(_ scenario: RecordScenario, attach: String) throws -> Run {
         let pair = try VethPair("rec\(scenario.port)")
         try scenario.prepare(pair)
         let tail = try Tail(["--attach", attach, "--netns", "\(pair.client.inode)", "--netns", "\(pair.server.inode)"],
@@ -174,29 +212,9 @@ struct ConnectionRecordIntegrationTests {
         if let server { _ = server.finish(seconds: 5) }
         usleep(300_000)
         let (_, records, result) = try tail.stop()
-        #expect(result.status == 0, "\(result.stderr)")
-        if attach == "btf" {
-            #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
-        } else {
-            // Classic tracepoints share one per-CPU guard: a softirq firing one while another
-            // program runs on that CPU is skipped by the kernel, and no second program can
-            // rescue it. What synwave owes there is that every such skip is counted.
-            #expect(result.stderr.contains("lost in the kernel (0 ring buffer full, "), "\(result.stderr)")
-            #expect(result.stderr.contains(", 0 not run by the kernel)"), "\(result.stderr)")
-        }
-
-        #expect(records.allSatisfy { $0["type"] as? String == "connection" })
-        let clientRecord = records.first { $0["role"] as? String == "client" && int($0["netns"]) == Int(pair.client.inode) }
-        let serverRecord = records.first { $0["role"] as? String == "server" && int($0["netns"]) == Int(pair.server.inode) }
-        if let clientRecord {
-            #expect(clientRecord["comm"] as? String == "synwave-loadgen")
-            #expect(int(clientRecord["dport"]) == scenario.port)
-        }
-        if let serverRecord {
-            #expect(serverRecord["comm"] as? String == "synwave-loadgen")
-            #expect(int(serverRecord["sport"]) == scenario.port)
-        }
-        scenario.check(clientRecord, serverRecord, try pair.counters(pair.client), try pair.counters(pair.server))
+        return Run(records: records, result: result, clientNetns: Int(pair.client.inode), serverNetns: Int(pair.server.inode),
+                   clientCounters: try pair.counters(pair.client),
+                   serverCounters: try pair.counters(pair.server))
     }
 
     /// A listener that never accepts, with tcp_abort_on_overflow: a final ACK finding the accept

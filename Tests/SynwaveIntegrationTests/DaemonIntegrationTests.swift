@@ -12,28 +12,32 @@ final class DaemonIntegrationTests: XCTestCase {
     }
 
     func testRecordsAndMetricsMatchTheTrafficAndTheNamespaceCounters() throws {
-        let namespace = try NetworkNamespace("daemon-metrics")
-        let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)"])
-        defer { daemon.remove() }
+        let run = try InitContextFirings.retrying("daemon records and metrics") {
+            let namespace = try NetworkNamespace("daemon-metrics")
+            let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)"])
+            defer { daemon.remove() }
 
-        let churn = try namespace.loadgen(["churn", "--connections", "40", "--seconds", "20"]).answer
-        let made = int(churn["connections"])
+            let churn = try namespace.loadgen(["churn", "--connections", "40", "--seconds", "20"]).answer
+            for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
+            let records = daemon.waitForRecords(2 * int(churn["connections"]) + 3)
+            usleep(1_200_000)  // at least one periodic metrics line before the final one
+            let result = daemon.terminate()
+            return DaemonRun(netns: Int(namespace.inode), made: int(churn["connections"]), records: records, result: result,
+                             prom: try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8)),
+                             tcp: try tcpCounters(in: namespace), metricsLines: try DaemonUnderTest.jsonLines(daemon.metricsLog),
+                             leftBehind: [daemon.pidFile, daemon.tailSocket].filter { FileManager.default.fileExists(atPath: $0) })
+        }
+        let (made, records, prom, tcp) = (run.made, run.records, run.prom, run.tcp)
         XCTAssertEqual(made, 40)
-        for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
-        let records = daemon.waitForRecords(2 * made + 3)
-        usleep(1_200_000)  // at least one periodic metrics line before the final one
-        let result = daemon.terminate()
-        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(run.result.status, 0, run.result.stderr)
 
         // The event log: one line per connection of each side, nothing from other namespaces.
         XCTAssertEqual(records.count, 2 * made + 3)
-        XCTAssertTrue(records.allSatisfy { int($0["netns"]) == Int(namespace.inode) })
+        XCTAssertTrue(records.allSatisfy { int($0["netns"]) == run.netns })
         XCTAssertEqual(records.filter { $0["end"] as? String == "refused" }.count, 3)
         XCTAssertEqual(records.filter { $0["end"] as? String == "closed" }.count, 2 * made)
 
         // The final metrics file: the traffic, and the namespace's own counters.
-        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
-        let tcp = try tcpCounters(in: namespace)
         XCTAssertEqual(prom["synwave_connections_opened_total{role=\"client\"}"], Double(tcp["ActiveOpens"]!))
         XCTAssertEqual(prom["synwave_connections_opened_total{role=\"server\"}"], Double(tcp["PassiveOpens"]!))
         XCTAssertEqual(tcp["ActiveOpens"], made + 3)
@@ -52,10 +56,10 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"}"], 1)
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"listener_polling\",attached=\"sock_diag\"}"], 1)
-        XCTAssertNotNil(prom.samples.keys.first { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(namespace.inode)\"") })
+        XCTAssertNotNil(prom.samples.keys.first { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(run.netns)\"") })
 
         // The metrics log's last line carries the same values.
-        let lines = try DaemonUnderTest.jsonLines(daemon.metricsLog)
+        let lines = run.metricsLines
         XCTAssertGreaterThanOrEqual(lines.count, 2, "one line per second and a final one")
         let samples = try XCTUnwrap(lines.last?["samples"] as? [[String: Any]])
         XCTAssertEqual(samples.count, prom.samples.count)
@@ -69,8 +73,18 @@ final class DaemonIntegrationTests: XCTestCase {
             let value = (sample["value"] as? NSNumber)?.doubleValue ?? -1
             XCTAssertTrue(matching.values.contains { abs($0 - value) <= 1e-9 * max(1, abs(value)) }, "\(sample)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.pidFile), "pidfile removed at exit")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.tailSocket), "tail socket removed at exit")
+        XCTAssertEqual(run.leftBehind, [], "pidfile and tail socket removed at exit")
+    }
+
+    private struct DaemonRun {
+        var netns: Int
+        var made: Int
+        var records: [[String: Any]]
+        var result: CommandResult
+        var prom: PrometheusFile
+        var tcp: [String: Int]
+        var metricsLines: [[String: Any]]
+        var leftBehind: [String]
     }
 
     func testTailClientsReceiveLiveEventsFromTheDaemonWithoutLoadingPrograms() throws {

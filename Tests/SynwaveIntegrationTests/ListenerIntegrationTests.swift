@@ -99,41 +99,44 @@ struct ListenerScenario: Sendable, CustomTestStringConvertible {
 struct ListenerIntegrationTests {
     @Test(arguments: ListenerScenario.all)
     func listenerQueues(_ scenario: ListenerScenario) throws {
-        let pair = try VethPair("lst\(scenario.port)")
-        for setting in scenario.sysctls { try pair.sysctl(pair.server, setting) }
-        let tail = try Tail(["--netns", "\(pair.server.inode)"])
-        let watch = try Child(Harness.synwave, ["listeners", "--watch", "--json", "--interval", "100ms",
-                                                "--netns", pair.server.name])
-        try #require(watch.waitForStderr(seconds: 20) { $0.contains("watching TCP listeners") }, "\(watch.err.text)")
-        let server = try Child("/usr/sbin/ip", ["netns", "exec", pair.server.name, Harness.loadgen, "listen",
-                                                "--port", "\(scenario.port)", "--backlog", "\(scenario.backlog)",
-                                                "--accept-every-ms", "\(scenario.acceptEveryMs)", "--seconds", "20"])
-        try #require(pair.waitListening(pair.server, port: scenario.port), "the server never listened")
-        let ackRule = ["-p", "tcp", "--dport", "\(scenario.port)", "--tcp-flags", "SYN,ACK,FIN,RST", "ACK", "-j", "DROP"]
-        var clients: [Child] = []
-        for step in scenario.steps {
-            switch step {
-            case .burst(let count, let spacing, let hold):
-                clients.append(try Child("/usr/sbin/ip", [
-                    "netns", "exec", pair.client.name, Harness.loadgen, "burst", "--addr", VethPair.serverV4,
-                    "--port", "\(scenario.port)", "--count", "\(count)", "--spacing-ms", "\(spacing)",
-                    "--hold-seconds", "\(hold)"]))
-            case .dropFinalAcks: try pair.exec(pair.server, ["/usr/sbin/iptables", "-I", "INPUT"] + ackRule)
-            case .allowFinalAcks: try pair.exec(pair.server, ["/usr/sbin/iptables", "-D", "INPUT"] + ackRule)
-            case .pause(let seconds): usleep(UInt32(seconds * 1_000_000))
+        let (netnsInode, counters, watched, events, tailResult) = try InitContextFirings.retrying(scenario.name) {
+            let pair = try VethPair("lst\(scenario.port)")
+            for setting in scenario.sysctls { try pair.sysctl(pair.server, setting) }
+            let tail = try Tail(["--netns", "\(pair.server.inode)"])
+            let watch = try Child(Harness.synwave, ["listeners", "--watch", "--json", "--interval", "100ms",
+                                                    "--netns", pair.server.name])
+            try #require(watch.waitForStderr(seconds: 20) { $0.contains("watching TCP listeners") }, "\(watch.err.text)")
+            let server = try Child("/usr/sbin/ip", ["netns", "exec", pair.server.name, Harness.loadgen, "listen",
+                                                    "--port", "\(scenario.port)", "--backlog", "\(scenario.backlog)",
+                                                    "--accept-every-ms", "\(scenario.acceptEveryMs)", "--seconds", "20"])
+            try #require(pair.waitListening(pair.server, port: scenario.port), "the server never listened")
+            let ackRule = ["-p", "tcp", "--dport", "\(scenario.port)", "--tcp-flags", "SYN,ACK,FIN,RST", "ACK", "-j", "DROP"]
+            var clients: [Child] = []
+            for step in scenario.steps {
+                switch step {
+                case .burst(let count, let spacing, let hold):
+                    clients.append(try Child("/usr/sbin/ip", [
+                        "netns", "exec", pair.client.name, Harness.loadgen, "burst", "--addr", VethPair.serverV4,
+                        "--port", "\(scenario.port)", "--count", "\(count)", "--spacing-ms", "\(spacing)",
+                        "--hold-seconds", "\(hold)"]))
+                case .dropFinalAcks: try pair.exec(pair.server, ["/usr/sbin/iptables", "-I", "INPUT"] + ackRule)
+                case .allowFinalAcks: try pair.exec(pair.server, ["/usr/sbin/iptables", "-D", "INPUT"] + ackRule)
+                case .pause(let seconds): usleep(UInt32(seconds * 1_000_000))
+                }
             }
+            for client in clients {
+                let result = client.finish(seconds: 30)
+                #expect(result.status == 0, "\(result.stderr)")
+            }
+            // Clients closed: nothing moves the counters any more. Two more polls, then compare.
+            usleep(400_000)
+            let counters = try pair.counters(pair.server)
+            usleep(300_000)
+            let watched = watch.interrupt()
+            _ = server.interrupt()
+            let (_, events, tailResult) = try tail.stop()
+            return (Int(pair.server.inode), counters, watched, events, tailResult)
         }
-        for client in clients {
-            let result = client.finish(seconds: 30)
-            #expect(result.status == 0, "\(result.stderr)")
-        }
-        // Clients closed: nothing moves the counters any more. Two more polls, then compare.
-        usleep(400_000)
-        let counters = try pair.counters(pair.server)
-        usleep(300_000)
-        let watched = watch.interrupt()
-        _ = server.interrupt()
-        let (_, events, tailResult) = try tail.stop()
         #expect(watched.status == 0, "\(watched.stderr)")
         #expect(tailResult.stderr.contains(" 0 lost in the kernel"), "\(tailResult.stderr)")
 
@@ -141,9 +144,9 @@ struct ListenerIntegrationTests {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         let rows = lines.filter {
-            $0["type"] as? String == "listener" && int($0["lport"]) == scenario.port && int($0["netns"]) == Int(pair.server.inode)
+            $0["type"] as? String == "listener" && int($0["lport"]) == scenario.port && int($0["netns"]) == netnsInode
         }
-        let namespaces = lines.filter { $0["type"] as? String == "netns" && int($0["netns"]) == Int(pair.server.inode) }
+        let namespaces = lines.filter { $0["type"] as? String == "netns" && int($0["netns"]) == netnsInode }
         let last = try #require(rows.last, "no row for the listener: \(watched.stdout.suffix(2000))")
         let netns = try #require(namespaces.last, "no row for the namespace")
         let maxima = (syn: rows.map { int($0["max_syn_queue"]) }.max() ?? -1,

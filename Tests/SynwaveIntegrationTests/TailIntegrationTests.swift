@@ -26,10 +26,13 @@ let passiveClose = ["ESTABLISHED->CLOSE_WAIT", "CLOSE_WAIT->LAST_ACK", "LAST_ACK
 struct TailIntegrationTests {
     @Test(arguments: ConnectionScenario.all)
     func connectionTransitions(_ scenario: ConnectionScenario) throws {
-        let ns = try NetworkNamespace("conn")
-        let tail = try Tail(["--netns", "\(ns.inode)", "--attach", scenario.attach])
-        let (pid, answer) = try ns.loadgen(["pair", "--family", scenario.family, "--close-first", scenario.closeFirst])
-        let (events, _, result) = try tail.stop()
+        let (ns, pid, answer, events, result) = try InitContextFirings.retrying(scenario.name) {
+            let ns = try NetworkNamespace("conn")
+            let tail = try Tail(["--netns", "\(ns.inode)", "--attach", scenario.attach])
+            let (pid, answer) = try ns.loadgen(["pair", "--family", scenario.family, "--close-first", scenario.closeFirst])
+            let (events, _, result) = try tail.stop()
+            return (ns, pid, answer, events, result)
+        }
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
@@ -88,22 +91,27 @@ struct TailIntegrationTests {
     }
 
     @Test func filtersByPortAndState() throws {
-        let ns = try NetworkNamespace("filter")
-        let tail = try Tail(["--netns", "\(ns.inode)", "--port", "5004", "--state", "syn_sent"])
-        _ = try ns.loadgen(["pair", "--port", "5004"])
-        _ = try ns.loadgen(["pair", "--port", "5005"])
-        let (events, _, result) = try tail.stop()
+        let (events, result) = try InitContextFirings.retrying("filters") {
+            let ns = try NetworkNamespace("filter")
+            let tail = try Tail(["--netns", "\(ns.inode)", "--port", "5004", "--state", "syn_sent"])
+            _ = try ns.loadgen(["pair", "--port", "5004"])
+            _ = try ns.loadgen(["pair", "--port", "5005"])
+            let (events, _, result) = try tail.stop()
+            return (events, result)
+        }
         #expect(result.status == 0)
         #expect(transitions(events) == ["CLOSE->SYN_SENT", "SYN_SENT->ESTABLISHED"])
         #expect(events.allSatisfy { int($0["dport"]) == 5004 })
     }
 
     @Test func textOutputShowsTransitions() throws {
-        let ns = try NetworkNamespace("text")
-        let child = try Child(Harness.synwave, ["tail", "--events", "--netns", "\(ns.inode)"])
-        #expect(child.waitForStderr(seconds: 20) { $0.contains("tracing TCP") })
-        _ = try ns.loadgen(["pair", "--port", "5006"])
-        let result = child.interrupt()
+        let result = try InitContextFirings.retrying("text output") {
+            let ns = try NetworkNamespace("text")
+            let child = try Child(Harness.synwave, ["tail", "--events", "--netns", "\(ns.inode)"])
+            #expect(child.waitForStderr(seconds: 20) { $0.contains("tracing TCP") })
+            _ = try ns.loadgen(["pair", "--port", "5006"])
+            return child.interrupt()
+        }
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("TIME ") == true)
         // 12 state changes, and a destroy for each of the three sockets.

@@ -25,6 +25,9 @@ public struct ConnectionRecord: Equatable, Sendable {
     public var ownerInferred: Bool
     /// Tracing started after this connection did (first seen mid-life).
     public var firstSeenMidLife: Bool
+    /// The CLOSE transition was not seen (the kernel ran no program for it): the socket's
+    /// destruction ended the record, and its last state mark is inferred.
+    public var closeInferred: Bool
     public var endpoints: Endpoints?
     /// The first state, then each state entered, with offsets.
     public var states: [StateMark]

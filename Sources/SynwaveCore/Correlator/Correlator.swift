@@ -214,6 +214,7 @@ public struct Correlator: Sendable {
         let machine = machines[slot]
         let record = machine.record(endNs: machine.closeNs != 0 ? machine.closeNs : machine.lastNs)
         metrics.connectionsEnded[record.end] += 1
+        if record.closeInferred { metrics.closesInferred += 1 }
         if let handshake = record.handshakeMicros { metrics.handshake.observe(Double(handshake) / 1e6) }
         if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
         records.append(record)

@@ -10,6 +10,8 @@ public struct CorrelatorMetrics: Equatable, Sendable {
     public var duration = Histogram.durationSeconds()
     /// Open records dropped after `idleTimeout` without an event (a lost close, or a long-idle connection).
     public var expired: UInt64 = 0
+    /// Records ended by the socket's destruction because their CLOSE transition never came.
+    public var closesInferred: UInt64 = 0
     /// Records dropped because `capacity` sockets were tracked (least recently active first).
     public var evicted: UInt64 = 0
     /// The same transition of the same socket seen twice (the rescue program can re-emit one).

@@ -48,6 +48,8 @@ public struct SocketMachine: Sendable {
     private var firstResetSent: ResetReason = .unknown
     private var lastResetSent: ResetReason = .unknown
     private var resetByListener = false
+    /// The CLOSE transition never came: the socket's destruction ended the record.
+    private var closeInferred = false
     private var endpoints: PackedEndpoints?
     private var probesOut: UInt8 = 0
     private var retransmits = RetransmitCounts()
@@ -210,8 +212,22 @@ public struct SocketMachine: Sendable {
             if endpoints == nil, let tuple = event.endpoints, !tuple.isWiped { endpoints = PackedEndpoints(tuple) }
             return .none
         case .destroy:
-            return state == .closing ? .finish : .none
+            if state == .open { inferClose(atNs: event.timestampNs) }
+            return .finish
         }
+    }
+
+    /// The kernel destroys a socket only after its CLOSE transition, so that transition was lost
+    /// (some kernels run no BPF program for a firing, see `FiringCheck`): add it from the last
+    /// state seen, at the destruction's time, and say so in the record.
+    private mutating func inferClose(atNs ns: UInt64) {
+        state = .closing
+        closeInferred = true
+        closeNs = max(ns, startNs)
+        lastNs = max(lastNs, closeNs)
+        guard transitionCount > 0, Int(transitionCount) < Self.maxTransitions,
+              let last = Self.newState(transitions[Int(transitionCount) - 1]), last != .close else { return }
+        insertInTimeOrder((closeNs - startNs) << 8 | Self.stateBits(old: last, new: .close))
     }
 
     // MARK: Queries
@@ -247,7 +263,7 @@ public struct SocketMachine: Sendable {
         if end != .closed { timeWait = false }
         return ConnectionRecord(
             socket: socket, netns: netns, role: role, pid: pid, comm: comm, ownerInferred: ownerInferred,
-            firstSeenMidLife: firstSeenMidLife, endpoints: endpoints?.unpacked, states: states,
+            firstSeenMidLife: firstSeenMidLife, closeInferred: closeInferred, endpoints: endpoints?.unpacked, states: states,
             startNs: startNs, endNs: max(endNs, startNs), handshakeMicros: handshakeMicros,
             closedFirst: closedFirst, timeWait: timeWait,
             bytesSent: totals?.bytesSent, bytesReceived: totals?.bytesReceived,

@@ -22,6 +22,8 @@ public struct TracerHealth: Equatable, Sendable {
     public var lostRecursion: UInt64 = 0
     /// Tracepoint firings that reached no program and no recursion count (kernel-side, counted with perf).
     public var lostNotRun: UInt64 = 0
+    /// Of those, the ones that can be firings while PID 1 was on the CPU (kernels that keep BPF out of init's context).
+    public var lostNotRunWhileInitRan: UInt64 = 0
     public var droppedInUserSpace: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     public var listenersUntracked: UInt64 = 0
@@ -162,7 +164,8 @@ public struct DaemonMetrics: Sendable {
         var lost = MetricFamily("synwave_events_lost_total", .counter, "Events the kernel side could not deliver, by cause.")
         lost.add(t.lostRingBufferFull, [("cause", "ring_buffer_full")])
         lost.add(t.lostRecursion, [("cause", "recursion")])
-        lost.add(t.lostNotRun, [("cause", "not_run")])
+        lost.add(t.lostNotRun - min(t.lostNotRun, t.lostNotRunWhileInitRan), [("cause", "not_run")])
+        lost.add(t.lostNotRunWhileInitRan, [("cause", "not_run_init_context")])
         var runTime = MetricFamily("synwave_bpf_run_seconds_total", .counter,
                                    "Time spent in each BPF program (needs sysctl kernel.bpf_stats_enabled=1).")
         var runs = MetricFamily("synwave_bpf_runs_total", .counter, "Runs of each BPF program (needs kernel.bpf_stats_enabled=1).")
@@ -198,6 +201,8 @@ public struct DaemonMetrics: Sendable {
             gauge("synwave_tracked_sockets", "Sockets the correlator holds a record for.", Double(trackedSockets)),
             counter("synwave_records_evicted_total", "Records dropped because max_sockets were tracked.", connections.evicted),
             counter("synwave_records_expired_total", "Open records dropped after idle_timeout without an event.", connections.expired),
+            counter("synwave_records_close_inferred_total",
+                    "Records ended by the socket's destruction because their CLOSE transition never came.", connections.closesInferred),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
             written, errors, dropped, pending,
             gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),

@@ -79,6 +79,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         health.lostRingBufferFull = kernel.ringBufferFull
         health.lostRecursion = kernel.recursionLost
         health.lostNotRun = kernel.notRun
+        health.lostNotRunWhileInitRan = kernel.notRunWhileInitRan
         health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
         health.decodeErrors = reader.decodeErrors
         health.listenersUntracked = kernel.listenersUntracked
