@@ -56,7 +56,7 @@ static __always_inline void synwave_identify_classic(struct synwave_event_header
 
 static __always_inline __u32 synwave_netns_classic(struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return synwave_netns_of_net_classic(BPF_CORE_READ(sk, __sk_common.skc_net.net));
 }
 
 static __always_inline __u8 synwave_socket_kind_classic(struct sock *sk)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The maps and settings every synwave program shares, defined once. */
 #include "rescue.bpf.h"
+#include "netns.bpf.h"
 
 synwave_events_map events SEC(".maps");
 synwave_counters_map counters SEC(".maps");
 synwave_listeners_map listeners SEC(".maps");
 synwave_handled_map handled SEC(".maps");
+synwave_netns_cache_map netns_cache SEC(".maps");
 
 /* Set by the loader before load. */
 const volatile struct synwave_bpf_config cfg = {

@@ -70,7 +70,7 @@ int BPF_PROG(sw_send_reset, struct sock *sk, struct sk_buff *skb, int reason)
 	} else if (skb) {
 		synwave_tuple_from_received_skb(&e->tuple, skb);
 		if (!e->netns && skb->dev)
-			e->netns = skb->dev->nd_net.net->ns.inum;
+			e->netns = synwave_netns_of_net(skb->dev->nd_net.net);
 	} else {
 		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
 	}
@@ -120,7 +120,7 @@ int sw_send_reset_tp(void *ctx)
 	} else if (skb) {
 		synwave_tuple_from_received_skb_classic(&e->tuple, skb);
 		if (!e->netns)
-			e->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+			e->netns = synwave_netns_of_net_classic(BPF_CORE_READ(skb, dev, nd_net.net));
 	} else {
 		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
 	}

@@ -3,7 +3,7 @@
 #ifndef SYNWAVE_TUPLE_BPF_H
 #define SYNWAVE_TUPLE_BPF_H
 
-#include "synwave.bpf.h"
+#include "netns.bpf.h"
 
 static __always_inline __u8 synwave_socket_kind_of_state(__u8 state)
 {
@@ -89,7 +89,7 @@ static __always_inline void synwave_tuple_from_tcp(struct synwave_tuple *t, cons
 
 static __always_inline __u32 synwave_netns(const struct sock_common *skc)
 {
-	return skc->skc_net.net->ns.inum;
+	return synwave_netns_of_net(skc->skc_net.net);
 }
 
 /* Cookie and address into a record header (cookies exist on mini-sockets too). */
