@@ -10,6 +10,7 @@ public enum Feature: String, CaseIterable, Sendable, Codable {
     case socketEnd = "socket_end"
     case listenerAcceptQueue = "listener_accept_queue"
     case listenerOverflow = "listener_overflow"
+    case listenerIterator = "listener_iterator"
 
     /// What the feature gives the user, for `doctor`.
     public var summary: String {
@@ -23,6 +24,7 @@ public enum Feature: String, CaseIterable, Sendable, Codable {
         case .socketEnd: "socket end with probe and retransmit counts (tcp:tcp_destroy_sock)"
         case .listenerAcceptQueue: "accept queue peaks per listener (sock:sk_data_ready)"
         case .listenerOverflow: "accept queue overflow drops per listener (skb:kfree_skb)"
+        case .listenerIterator: "every listener's queues at a poll, SYN queue exact (marked at sock:inet_sock_set_state)"
         }
     }
 }

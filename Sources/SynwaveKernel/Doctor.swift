@@ -44,7 +44,9 @@ public enum Doctor {
                                                             detail: "not tried: \(failed.name) check failed") }
         } else {
             do {
-                let tracer = try KernelTracer.start(TracerOptions(attach: attach, ringBufferBytes: 64 << 10), logger: logger)
+                var options = TracerOptions(attach: attach, ringBufferBytes: 64 << 10)
+                options.pollsListeners = true // as the daemon loads them
+                let tracer = try KernelTracer.start(options, logger: logger)
                 features = tracer.features
                 tracer.detach()
             } catch {

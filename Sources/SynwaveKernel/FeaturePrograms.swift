@@ -12,21 +12,30 @@ struct FeaturePrograms: Sendable {
     let tracepoint: Tracepoint
     /// tp_btf programs in attach order: a rescue program must run after its main one.
     let btf: [String]
+    /// Iterator programs loaded with the tp_btf ones, attached only when read (ListenerIterator).
+    let iterators: [String]
     /// The classic-tracepoint program, nil where a classic one cannot serve.
     let classic: String?
     /// Why there is no classic program.
     let noClassicReason: String
 
-    init(_ feature: Feature, _ category: String, _ name: String, btf: [String], classic: String?,
-         noClassicReason: String = "") {
+    init(_ feature: Feature, _ category: String, _ name: String, btf: [String], iterators: [String] = [],
+         classic: String?, noClassicReason: String = "") {
         self.feature = feature
         tracepoint = Tracepoint(category: category, name: name)
         self.btf = btf
+        self.iterators = iterators
         self.classic = classic
         self.noClassicReason = noClassicReason
     }
 
+    /// Every program to load in `mode`.
     func programs(_ mode: FeatureAttachment) -> [String] {
+        mode == .btf ? btf + iterators : attached(mode)
+    }
+
+    /// The programs attached to the tracepoint at start, in order.
+    func attached(_ mode: FeatureAttachment) -> [String] {
         switch mode {
         case .btf: btf
         case .tracepoint: classic.map { [$0] } ?? []
@@ -47,9 +56,13 @@ struct FeaturePrograms: Sendable {
         .init(.socketEnd, "tcp", "tcp_destroy_sock", btf: ["sw_destroy_sock", "sw_destroy_rescue"], classic: "sw_destroy_sock_tp"),
         .init(.listenerAcceptQueue, "sock", "sk_data_ready", btf: ["sw_listener_ready"], classic: "sw_listener_ready_tp"),
         .init(.listenerOverflow, "skb", "kfree_skb", btf: ["sw_listener_overflow"], classic: "sw_listener_overflow_tp"),
+        .init(.listenerIterator, "sock", "inet_sock_set_state", btf: ["sw_listener_mark"],
+              iterators: ["sw_listener_mark_existing", "sw_listener_dump"], classic: nil,
+              noClassicReason: "socket storage needs tp_btf (5.11+): listeners are polled through sock_diag"),
     ]
 
-    static let listenerFeatures: Set<Feature> = [.synackRetransmits, .listenerAcceptQueue, .listenerOverflow]
+    static let listenerFeatures: Set<Feature> = [.synackRetransmits, .listenerAcceptQueue, .listenerOverflow,
+                                                 .listenerIterator]
 
     static func wanted(_ set: ProgramSet) -> [FeaturePrograms] {
         switch set {

@@ -25,6 +25,9 @@ public enum ProgramSet: Sendable {
 public struct TracerOptions: Sendable {
     public var attach: AttachMode = .auto
     public var programs: ProgramSet = .all
+    /// Whether listeners are polled (the daemon, `synwave listeners --watch`): only then is
+    /// the listener-marking program worth its run at every state change.
+    public var pollsListeners = false
     /// Must be a power of two and a multiple of the page size.
     public var ringBufferBytes: UInt32 = 16 << 20
     /// At most one accept-overflow event per listener in this time (the count is kept in full in the kernel).
@@ -199,7 +202,9 @@ public final class KernelTracer: @unchecked Sendable {
     private struct Planner {
         let options: TracerOptions
         let tracefsError: TracerSetupError?
-        var wanted: [FeaturePrograms] { FeaturePrograms.wanted(options.programs) }
+        var wanted: [FeaturePrograms] {
+            FeaturePrograms.wanted(options.programs).filter { $0.feature != .listenerIterator || options.pollsListeners }
+        }
         var candidates: [FeatureAttachment] { options.attach.candidates }
 
         /// Why a mode cannot even be tried, before any load.
@@ -303,7 +308,7 @@ public final class KernelTracer: @unchecked Sendable {
             do {
                 var featureLinks: [BPFLink] = []
                 var featurePrograms: [BPFProgram] = []
-                for name in entry.programs(mode) {
+                for name in entry.attached(mode) {
                     let program = try object.program(named: name)
                     featureLinks.append(try program.attach())
                     featurePrograms.append(program)
@@ -333,6 +338,14 @@ public final class KernelTracer: @unchecked Sendable {
     }
 
     /// What the programs kept per listener, by socket cookie (empty with no listener program attached).
+    /// The listener iterator, when its programs loaded (5.11+); nil otherwise: sock_diag then.
+    public func listenerIterator() throws(BPFError) -> ListenerIterator? {
+        guard isEnabled(.listenerIterator) else { return nil }
+        let markExisting = try object.program(named: "sw_listener_mark_existing").attachIterator()
+        let dump = try object.program(named: "sw_listener_dump").attachIterator(map: object.map(named: "listener_marks"))
+        return ListenerIterator(markExisting: markExisting, dump: dump)
+    }
+
     public func listenerStats() throws(BPFError) -> [UInt64: ListenerKernelStats] {
         guard hasListenerPrograms else { return [:] }
         let entries = try object.map(named: "listeners").lookupAll(UInt64.self, synwave_listener_stats.self,

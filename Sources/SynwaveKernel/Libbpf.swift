@@ -71,6 +71,15 @@ struct BPFProgram {
         return BPFLink(pointer: link)
     }
 
+    /// Attaches an iterator program (not read yet: see `BPFLink.openIterator`); `map` for an
+    /// iterator over a map's elements.
+    func attachIterator(map: BPFMap? = nil) throws(BPFError) -> BPFLink {
+        guard let link = synwave_attach_iter(pointer, map?.fd ?? -1) else {
+            throw BPFError.lastErrno("attach BPF iterator \(name)")
+        }
+        return BPFLink(pointer: link)
+    }
+
     /// The kernel's view of the loaded program: run time (with kernel.bpf_stats_enabled) and misses.
     func info() throws(BPFError) -> bpf_prog_info {
         var info = bpf_prog_info()
@@ -151,4 +160,6 @@ final class BPFLink {
     init(pointer: OpaquePointer) { self.pointer = pointer }
 
     deinit { bpf_link__destroy(pointer) }
+
+    var fd: Int32 { bpf_link__fd(pointer) }
 }

@@ -79,7 +79,8 @@ struct Listeners: AsyncParsableCommand {
             return
         }
 
-        let tracer = try tracing.startTracer(logger: logger, programs: .listeners)
+        let tracer = try tracing.startTracer(logger: logger, programs: .listeners, pollsListeners: true)
+        Self.useIterator(of: tracer, in: poller, logger: logger)
         if !tracer.hasListenerPrograms {
             StandardError.line("synwave: no listener program loads on this kernel: peaks and drops come from the polls only")
         }
@@ -112,6 +113,15 @@ struct Listeners: AsyncParsableCommand {
             ListenerReportFormatter.json(report, poll: poll, into: &output.buffer)
         } else {
             ListenerReportFormatter.text(report, into: &output.buffer)
+        }
+    }
+
+    /// Polls through the tracer's listener iterator when it has one.
+    static func useIterator(of tracer: KernelTracer, in poller: ListenerPoller, logger: Logger) {
+        do {
+            poller.iterator = try tracer.listenerIterator()
+        } catch {
+            logger.notice("listener iterator unavailable: polling through sock_diag", metadata: ["error": "\(error)"])
         }
     }
 

@@ -48,9 +48,10 @@ struct TracingOptions: ParsableArguments {
         return Logger(label: "synwave")
     }
 
-    func startTracer(logger: Logger, programs: ProgramSet = .all) throws -> KernelTracer {
+    func startTracer(logger: Logger, programs: ProgramSet = .all, pollsListeners: Bool = false) throws -> KernelTracer {
         var options = try tracerOptions()
         options.programs = programs
+        options.pollsListeners = pollsListeners
         return try Self.startTracer(options, verbose: verbose, logger: logger)
     }
 

@@ -162,4 +162,20 @@ import Testing
         #expect(MemoryLayout<S>.offset(of: \S.syn_full_now) == 77)
         #expect(MemoryLayout<S>.offset(of: \S.addr) == 80)
     }
+
+    @Test func listenerRecord() {
+        typealias R = synwave_listener_record
+        #expect(MemoryLayout<R>.size == 64)
+        #expect(MemoryLayout<R>.offset(of: \R.cookie) == 0)
+        #expect(MemoryLayout<R>.offset(of: \R.inode) == 8)
+        #expect(MemoryLayout<R>.offset(of: \R.addr) == 16)
+        #expect(MemoryLayout<R>.offset(of: \R.netns) == 32)
+        #expect(MemoryLayout<R>.offset(of: \R.uid) == 36)
+        #expect(MemoryLayout<R>.offset(of: \R.syn_queue) == 40)
+        #expect(MemoryLayout<R>.offset(of: \R.accept_queue) == 44)
+        #expect(MemoryLayout<R>.offset(of: \R.backlog) == 48)
+        #expect(MemoryLayout<R>.offset(of: \R.drops) == 52)
+        #expect(MemoryLayout<R>.offset(of: \R.family) == 56)
+        #expect(MemoryLayout<R>.offset(of: \R.port) == 58)
+    }
 }

@@ -110,6 +110,14 @@ import Testing
         #expect(later.rows.first?.synQueue == 0 && later.rows.first?.maxSynQueue == 5)
     }
 
+    @Test func aSynQueueReadFromTheListenerWinsOverCountedRequests() {
+        var table = ListenerTable()
+        var poll = Self.poll(backlog: 4, requests: 5)
+        poll.listeners[0].synQueue = 2
+        let row = try! #require(table.update(polls: [poll], kernel: [:]).rows.first)
+        #expect(row.synQueue == 2 && row.maxSynQueue == 2)
+    }
+
     @Test func exactAddressWinsOverWildcard() {
         let exact = ListenerSnapshot(cookie: 1, listener: ListenerAddress(netns: 1, address: IPAddress(parsing: "10.0.0.2")!, port: 80),
                                      acceptQueue: 0, backlog: 4, drops: 0, inode: 0)
@@ -164,5 +172,54 @@ import Testing
         #expect(DurationText.parseNanoseconds("5") == nil)
         #expect(DurationText.parseNanoseconds("-1s") == nil)
         #expect(DurationText.parseNanoseconds("ms") == nil)
+    }
+}
+
+@Suite struct ListenerRecordDecoderTests {
+    static func record(cookie: UInt64, family: UInt16, address: [UInt8], port: UInt16, synQueue: UInt32) -> [UInt8] {
+        var r = synwave_listener_record()
+        r.cookie = cookie
+        r.inode = 77
+        withUnsafeMutableBytes(of: &r.addr) { raw in
+            for (index, byte) in address.enumerated() { raw[index] = byte }
+        }
+        r.netns = 4026532001
+        r.uid = 1000
+        r.syn_queue = synQueue
+        r.accept_queue = 3
+        r.backlog = 4
+        r.drops = 9
+        r.family = family
+        r.port = port
+        return withUnsafeBytes(of: &r) { Array($0) }
+    }
+
+    static func decode(_ bytes: [UInt8]) -> (records: [(UInt32, ListenerSnapshot)], rejected: Int) {
+        var records: [(UInt32, ListenerSnapshot)] = []
+        let rejected = bytes.withUnsafeBytes { raw in ListenerRecordDecoder.decode(raw) { records.append(($0, $1)) } }
+        return (records, rejected)
+    }
+
+    @Test func decodesBothFamilies() throws {
+        let v4 = Self.record(cookie: 1, family: 2, address: [10, 0, 0, 2], port: 80, synQueue: 5)
+        let v6 = Self.record(cookie: 2, family: 10, address: [UInt8](repeating: 0, count: 15) + [1], port: 443, synQueue: 0)
+        let (records, rejected) = Self.decode(v4 + v6)
+        #expect(rejected == 0)
+        #expect(records.count == 2)
+        let (netns, first) = try #require(records.first)
+        #expect(netns == 4026532001)
+        #expect(first == ListenerSnapshot(
+            cookie: 1, listener: ListenerAddress(netns: 4026532001, address: IPAddress(parsing: "10.0.0.2")!, port: 80),
+            acceptQueue: 3, backlog: 4, drops: 9, inode: 77, uid: 1000, synQueue: 5))
+        #expect(records.last?.1.listener.address == IPAddress(parsing: "::1"))
+    }
+
+    @Test func aTornTailAndAnUnknownFamilyAreRejectedNotDecoded() {
+        let good = Self.record(cookie: 1, family: 2, address: [127, 0, 0, 1], port: 80, synQueue: 0)
+        let unknown = Self.record(cookie: 2, family: 99, address: [], port: 81, synQueue: 0)
+        let (records, rejected) = Self.decode(good + unknown + Array(good.prefix(10)))
+        #expect(records.map(\.1.cookie) == [1])
+        #expect(rejected == unknown.count + 10)
+        #expect(Self.decode([]).records.isEmpty)
     }
 }

@@ -17,4 +17,11 @@
  */
 int synwave_open_in_netns(int nsfd, int *diag_fd, int *netstat_fd);
 
+/*
+ * Opens a reader of the BPF iterator link `link_fd` from inside the network namespace `nsfd`
+ * (-1: the caller's): iterators over a namespace's sockets (iter/tcp) walk the namespace of
+ * the thread that opens them. Same short-lived thread as above. Returns the fd or -errno.
+ */
+int synwave_iter_create_in_netns(int nsfd, int link_fd);
+
 #endif /* SYNWAVE_NETLINK_H */

@@ -275,6 +275,28 @@ struct synwave_listener_stats {
 };
 _Static_assert(sizeof(struct synwave_listener_stats) == 96, "synwave_listener_stats ABI");
 
+/*
+ * One listener as the listener iterator (bpf/listener_iter.bpf.c) reads it at a poll: the
+ * record it writes to the iterator's file per marked listener. Everything `ss -lnt` and
+ * sock_diag show, plus the SYN queue length, which sock_diag only gives as request sockets
+ * found by walking the whole established hash.
+ */
+struct synwave_listener_record {
+	__u64 cookie;
+	__u64 inode;           /* 0 once the owner closed its descriptor */
+	__u8 addr[SYNWAVE_ADDR_LEN]; /* local address; IPv4 in the first 4 bytes */
+	__u32 netns;
+	__u32 uid;
+	__u32 syn_queue;       /* icsk_accept_queue.qlen */
+	__u32 accept_queue;    /* sk_ack_backlog */
+	__u32 backlog;         /* sk_max_ack_backlog */
+	__u32 drops;           /* sk_drops */
+	__u16 family;
+	__u16 port;            /* host byte order */
+	__u32 _pad0;
+};
+_Static_assert(sizeof(struct synwave_listener_record) == 64, "synwave_listener_record ABI");
+
 /* Read-only settings of the BPF programs, the single const volatile global. */
 struct synwave_bpf_config {
 	/* Wake the reader only once this much data is pending in the ring. */

@@ -10,9 +10,12 @@ public struct ListenerSnapshot: Equatable, Sendable {
     public var drops: UInt32
     public var inode: UInt64
     public var uid: UInt32
+    /// The SYN queue's length (icsk_accept_queue.qlen) when the source reads it (the BPF
+    /// listener iterator); nil from sock_diag, where request sockets are counted instead.
+    public var synQueue: UInt32?
 
     public init(cookie: UInt64, listener: ListenerAddress, acceptQueue: UInt32, backlog: UInt32,
-                drops: UInt32, inode: UInt64, uid: UInt32 = 0) {
+                drops: UInt32, inode: UInt64, uid: UInt32 = 0, synQueue: UInt32? = nil) {
         self.cookie = cookie
         self.listener = listener
         self.acceptQueue = acceptQueue
@@ -20,6 +23,7 @@ public struct ListenerSnapshot: Equatable, Sendable {
         self.drops = drops
         self.inode = inode
         self.uid = uid
+        self.synQueue = synQueue
     }
 }
 

@@ -6,7 +6,8 @@ public struct ListenerRow: Equatable, Sendable {
     public var namespaceName: String
     public var owner: SocketOwner?
     public var inode: UInt64
-    /// Half-open requests now (request sockets sock_diag matched to this listener).
+    /// Half-open requests now: the listener's SYN queue length, or where only sock_diag is
+    /// read, the request sockets matched to this listener.
     public var synQueue: UInt32
     public var maxSynQueue: UInt32
     public var acceptQueue: UInt32
@@ -96,7 +97,7 @@ public struct ListenerTable: Sendable {
                 let stats = kernel[snapshot.cookie] ?? ListenerKernelStats()
                 var t = tracked[snapshot.cookie]
                     ?? Tracked(dropsBaseline: firstSight ? UInt64(snapshot.drops) : 0)
-                let synQueue = halfOpen[index]
+                let synQueue = snapshot.synQueue ?? halfOpen[index]
                 let drops = UInt64(snapshot.drops) >= t.dropsBaseline ? UInt64(snapshot.drops) - t.dropsBaseline : 0
                 let newDrops = drops >= t.lastDrops ? drops - t.lastDrops : 0
                 let newAckDrops = stats.acceptOverflows >= t.lastAckDrops ? stats.acceptOverflows - t.lastAckDrops : 0

@@ -1,6 +1,7 @@
 import SynwaveCore
 
-/// Polls the listeners of the chosen network namespaces through sock_diag. The own namespace is
+/// Polls the listeners of the chosen network namespaces: through the BPF listener iterator once
+/// `iterator` is set (one read for every namespace), else through sock_diag. The own namespace is
 /// always watched; named ones must open at start; with `discover`, namespaces found under
 /// /run/netns and /proc/*/ns/net are added as they appear and dropped as they vanish (an open
 /// probe holds its namespace alive, so it is released as soon as the namespace is gone).
@@ -8,6 +9,8 @@ public final class ListenerPoller {
     private var probes: [NamespaceTarget: NamespaceProbe] = [:]
     private let named: [NamespaceTarget]
     private let discover: Bool
+    /// Set once the tracer has the listener iterator; dropped (back to sock_diag) if it fails.
+    public var iterator: ListenerIterator?
 
     /// Opens every named namespace now, so a wrong name is reported at once.
     public init(namespaces: [NamespaceTarget], discover: Bool) throws(SyscallError) {
@@ -24,17 +27,37 @@ public final class ListenerPoller {
         var polls: [NamespacePoll] = []
         var failures: [String] = []
         var seen: Set<UInt32> = []
+        let found = iterated(&failures)
         for (target, probe) in probes.sorted(by: { $0.value.netns < $1.value.netns }) {
             do {
                 // Two paths to one namespace (a name and a pid): poll it once.
                 guard seen.insert(probe.netns).inserted else { continue }
-                polls.append(try probe.poll())
+                if let found {
+                    polls.append(try probe.poll(listeners: found[probe.netns] ?? []))
+                } else {
+                    polls.append(try probe.poll())
+                }
             } catch {
                 failures.append("netns \(target.name): \(error)")
                 probes[target] = nil
             }
         }
         return (polls, failures)
+    }
+
+    /// Every watched namespace's listeners from the iterator, its new namespaces marked first;
+    /// nil without an iterator, or when it failed (then sock_diag serves from now on).
+    private func iterated(_ failures: inout [String]) -> [UInt32: [ListenerSnapshot]]? {
+        guard let iterator else { return nil }
+        do {
+            iterator.keepMarks(of: Set(probes.values.map(\.netns)))
+            for probe in probes.values { try iterator.markListeners(netns: probe.netns, nsfd: probe.nsfd) }
+            return try iterator.listeners()
+        } catch {
+            failures.append("listener iterator: \(error); polling through sock_diag instead")
+            self.iterator = nil
+            return nil
+        }
     }
 
     private func refreshTargets() {

@@ -27,10 +27,12 @@ public struct NamespaceTarget: Hashable, Sendable {
 }
 
 /// Everything synwave reads inside one network namespace, opened once and bound to it
-/// (no setns per poll): a sock_diag socket and the namespace's netstat file.
+/// (no setns per poll): a sock_diag socket and the namespace's netstat file, and the namespace
+/// itself (-1 for synwave's own), for iterators that must be opened inside it.
 final class NamespaceProbe {
     let target: NamespaceTarget
     let netns: UInt32
+    let nsfd: Int32
     private let diag: SockDiag
     private let netstatFD: Int32
     private var text = [UInt8](repeating: 0, count: 16 * 1024)
@@ -42,7 +44,8 @@ final class NamespaceProbe {
             nsfd = open(path, O_RDONLY | O_CLOEXEC)
             if nsfd < 0 { throw .last("open(\(path))") }
         }
-        defer { if nsfd >= 0 { close(nsfd) } }
+        var keep = false
+        defer { if nsfd >= 0, !keep { close(nsfd) } }
         // The inode of the namespace actually opened (the path could be replaced meanwhile).
         var info = stat()
         if nsfd >= 0 {
@@ -57,14 +60,24 @@ final class NamespaceProbe {
         if rc < 0 { throw SyscallError("open sock_diag in netns \(target.name)", errno: .init(rawValue: -rc)) }
         diag = SockDiag(fd: diagFD, netns: netns)
         netstatFD = netstat
+        self.nsfd = nsfd
+        keep = true
     }
 
-    deinit { close(netstatFD) }
+    deinit {
+        close(netstatFD)
+        if nsfd >= 0 { close(nsfd) }
+    }
 
     func poll() throws(SyscallError) -> NamespacePoll {
         let (listeners, requests) = try diag.dump()
         return NamespacePoll(netns: netns, name: target.name, listeners: listeners, requests: requests,
                              counters: try counters())
+    }
+
+    /// The namespace's counters with listeners found elsewhere (the BPF listener iterator).
+    func poll(listeners: [ListenerSnapshot]) throws(SyscallError) -> NamespacePoll {
+        NamespacePoll(netns: netns, name: target.name, listeners: listeners, requests: [], counters: try counters())
     }
 
     /// The namespace's open connections (owners not placed yet) with their socket inodes; a

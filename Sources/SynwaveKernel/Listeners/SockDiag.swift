@@ -50,37 +50,38 @@ final class SockDiag {
 
     private func dump(states: UInt32, extensions: UInt8,
                       _ each: (UnsafeRawBufferPointer) -> Void) throws(SyscallError) {
-        for family in [UInt8(AF_INET), UInt8(AF_INET6)] {
-            sequence &+= 1
-            try send(family: family, states: states, extensions: extensions)
-            while true {
-                let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if received < 0 {
-                    if Glibc.errno == EINTR { continue }
-                    throw .last("recv(sock_diag)")
-                }
-                let outcome = buffer.withUnsafeBytes { raw in
-                    Result { () throws(SyscallError) -> Bool in
-                        try parse(UnsafeRawBufferPointer(rebasing: raw[0..<received]), each)
-                    }
-                }
-                if try outcome.get() { break }
+        sequence &+= 1
+        try send(states: states, extensions: extensions)
+        while true {
+            let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw .last("recv(sock_diag)")
             }
+            let outcome = buffer.withUnsafeBytes { raw in
+                Result { () throws(SyscallError) -> Bool in
+                    try parse(UnsafeRawBufferPointer(rebasing: raw[0..<received]), each)
+                }
+            }
+            if try outcome.get() { return }
         }
     }
 
-    private func send(family: UInt8, states: UInt32, extensions: UInt8) throws(SyscallError) {
+    /// The original TCPDIAG_GETSOCK request, not SOCK_DIAG_BY_FAMILY: it asks for both address
+    /// families at once, so the kernel walks its socket hashes once per dump instead of once
+    /// per family. The established hash is walked whole whenever a state other than LISTEN is
+    /// asked for (262,144 buckets on this 24 GiB machine), and it holds both families.
+    private func send(states: UInt32, extensions: UInt8) throws(SyscallError) {
         struct Request {
             var header = nlmsghdr()
-            var body = inet_diag_req_v2()
+            var body = inet_diag_req()
         }
         var request = Request()
         request.header.nlmsg_len = UInt32(MemoryLayout<Request>.size)
-        request.header.nlmsg_type = UInt16(SOCK_DIAG_BY_FAMILY)
+        request.header.nlmsg_type = UInt16(TCPDIAG_GETSOCK)
         request.header.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
         request.header.nlmsg_seq = sequence
-        request.body.sdiag_family = family
-        request.body.sdiag_protocol = UInt8(IPPROTO_TCP)
+        request.body.idiag_family = UInt8(AF_UNSPEC)
         request.body.idiag_ext = extensions
         request.body.idiag_states = states
         var address = sockaddr_nl()

@@ -68,8 +68,10 @@ struct Daemon: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let tracer = try TracingOptions.startTracer(
-            TracerOptions(attach: plan.attach, ringBufferBytes: UInt32(settings.ringBufferBytes)), verbose: verbose, logger: logger)
+        var tracerOptions = TracerOptions(attach: plan.attach, ringBufferBytes: UInt32(settings.ringBufferBytes))
+        tracerOptions.pollsListeners = true
+        let tracer = try TracingOptions.startTracer(tracerOptions, verbose: verbose, logger: logger)
+        Listeners.useIterator(of: tracer, in: plan.poller, logger: logger)
         let features = tracer.features + Doctor.derived(from: tracer.features)
         for feature in features {
             logger.notice("feature", metadata: ["feature.name": "\(feature.name)", "feature.attached": "\(feature.attachment.rawValue)",
