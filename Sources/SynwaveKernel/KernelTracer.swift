@@ -94,8 +94,11 @@ public struct TracerStats: Sendable, Equatable {
 /// The loaded and attached synwave BPF programs and their ring buffer.
 /// Detaches and unloads everything when released.
 public final class KernelTracer: @unchecked Sendable {
-    /// Programs that only re-emit what another one's recursion guard skipped: their own skips lose nothing.
-    static let rescuePrograms: Set<String> = ["sw_state_rescue", "sw_destroy_rescue"]
+    /// Programs whose runs skipped by the recursion guard lose no event: the rescue programs only
+    /// re-emit what another one's guard skipped, and the listener-marking program emits nothing
+    /// and acts only on CLOSE -> LISTEN, which fires in listen()'s own syscall, never nested in
+    /// an interrupt over another run (tracepoint probes run with preemption off).
+    static let programsLosingNothingWhenSkipped: Set<String> = ["sw_state_rescue", "sw_destroy_rescue", "sw_listener_mark"]
 
     /// Every feature of the requested set: how it is attached, or why it is off.
     public let features: [FeatureStatus]
@@ -364,7 +367,7 @@ public final class KernelTracer: @unchecked Sendable {
         stats.listenersUntracked = counters[Int(SYNWAVE_COUNTER_LISTENER_UNTRACKED.rawValue)]
         for (index, program) in loadedPrograms.enumerated() {
             let info = try program.info()
-            if !Self.rescuePrograms.contains(program.name) { stats.recursionMisses += info.recursion_misses }
+            if !Self.programsLosingNothingWhenSkipped.contains(program.name) { stats.recursionMisses += info.recursion_misses }
             // Run time of the state programs (main and rescue) per state change, for the benchmark.
             if program.name.hasPrefix("sw_state_") { stats.runTimeNs += info.run_time_ns }
             if index == 0 { stats.runCount += info.run_cnt }
