@@ -57,37 +57,36 @@ static __always_inline void synwave_netns_remember(__u64 *slot, __u64 cookie, __
 		*slot = cookie << 32 | inum;
 }
 
-/* tp_btf programs: the namespace pointer is typed, its fields are plain loads. */
-static __always_inline __u32 synwave_netns_of_net(const struct net *net)
+/* Into `inum`: the namespace's inode, from the slot when it holds this namespace, else read and
+ * remembered. READ is SYNWAVE_BTF_READ (tp_btf: typed pointer, plain loads) or BPF_CORE_READ
+ * (classic tracepoints: probe reads). */
+#define SYNWAVE_NETNS_INUM(inum, net, READ)                                                   \
+	do {                                                                                  \
+		__u64 *slot__ = synwave_netns_slot();                                         \
+		__u64 cookie__ = 0;                                                           \
+                                                                                              \
+		if (bpf_core_field_exists(((struct net___u64_cookie *)0)->net_cookie))        \
+			cookie__ = READ((struct net___u64_cookie *)(net), net_cookie);        \
+		(inum) = synwave_netns_cached(slot__, cookie__);                              \
+		if (!(inum)) {                                                                \
+			(inum) = READ(net, ns.inum);                                          \
+			synwave_netns_remember(slot__, cookie__, (inum));                     \
+		}                                                                             \
+	} while (0)
+
+static __always_inline __u32 synwave_netns_of_net(struct net *net)
 {
-	__u64 *slot = synwave_netns_slot();
-	__u64 cookie = 0;
 	__u32 inum;
 
-	if (bpf_core_field_exists(((struct net___u64_cookie *)0)->net_cookie))
-		cookie = ((const struct net___u64_cookie *)net)->net_cookie;
-	inum = synwave_netns_cached(slot, cookie);
-	if (inum)
-		return inum;
-	inum = net->ns.inum;
-	synwave_netns_remember(slot, cookie, inum);
+	SYNWAVE_NETNS_INUM(inum, net, SYNWAVE_BTF_READ);
 	return inum;
 }
 
-/* Classic tracepoint programs: the same through probe reads. */
 static __always_inline __u32 synwave_netns_of_net_classic(struct net *net)
 {
-	__u64 *slot = synwave_netns_slot();
-	__u64 cookie = 0;
 	__u32 inum;
 
-	if (bpf_core_field_exists(((struct net___u64_cookie *)0)->net_cookie))
-		cookie = BPF_CORE_READ((struct net___u64_cookie *)net, net_cookie);
-	inum = synwave_netns_cached(slot, cookie);
-	if (inum)
-		return inum;
-	inum = BPF_CORE_READ(net, ns.inum);
-	synwave_netns_remember(slot, cookie, inum);
+	SYNWAVE_NETNS_INUM(inum, net, BPF_CORE_READ);
 	return inum;
 }
 

@@ -340,7 +340,6 @@ public final class KernelTracer: @unchecked Sendable {
         links.removeAll()
     }
 
-    /// What the programs kept per listener, by socket cookie (empty with no listener program attached).
     /// The listener iterator, when its programs loaded (5.11+); nil otherwise: sock_diag then.
     public func listenerIterator() throws(BPFError) -> ListenerIterator? {
         guard isEnabled(.listenerIterator) else { return nil }
@@ -349,6 +348,7 @@ public final class KernelTracer: @unchecked Sendable {
         return ListenerIterator(markExisting: markExisting, dump: dump)
     }
 
+    /// What the programs kept per listener, by socket cookie (empty with no listener program attached).
     public func listenerStats() throws(BPFError) -> [UInt64: ListenerKernelStats] {
         guard hasListenerPrograms else { return [:] }
         let entries = try object.map(named: "listeners").lookupAll(UInt64.self, synwave_listener_stats.self,
