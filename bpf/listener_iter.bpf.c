@@ -6,6 +6,9 @@
  * Instead every listener carries a mark (socket storage), and a poll reads one iterator over
  * the marked sockets only, each listener's own counters included (its SYN queue length too).
  *
+ * A poll writes only the listeners that are new or whose counters moved since the last one,
+ * then an end record with how many it visited (see dump_visited).
+ *
  * Marks: sw_listener_mark at each CLOSE -> LISTEN; sw_listener_mark_existing, an iter/tcp
  * run once per watched namespace, for listeners older than synwave. A mark goes with its
  * socket; children are not marked (no BPF_F_CLONE).
@@ -25,7 +28,13 @@ struct listener_mark {
 	__u32 uid;
 	__u16 family;
 	__u16 port;
-	__u32 _pad0;
+	__u32 reported;       /* 1 once a record of this listener was written */
+	/* The queue counters of the last record written: a dump of changes skips a listener
+	 * whose counters are all the same (on an idle host, nearly all of them). */
+	__u32 last_syn_queue;
+	__u32 last_accept_queue;
+	__u32 last_backlog;
+	__u32 last_drops;
 };
 
 struct {
@@ -80,19 +89,52 @@ static __always_inline void remember_listener(struct listener_mark *m, struct so
 	m->cookie = bpf_get_socket_cookie(sk);
 }
 
-SEC("iter/bpf_sk_storage_map")
-int sw_listener_dump(struct bpf_iter__bpf_sk_storage_map *ctx)
+/* Listeners the running dump visited, for its end record: from the count the reader learns
+ * whether a listener it knows of is gone, which a dump of changes cannot say by itself.
+ * A global, not per CPU: one dump's reads may run on different CPUs. One dump at a time.
+ *
+ * When a record does not fit in the iterator's buffer, the kernel drops it and runs the
+ * program again on the same socket at the next read(): so state changes only once a record
+ * was written (or when none is due). meta->seq_num is 0 on the dump's first socket only: the
+ * count starts afresh there, even after an earlier dump that was not read to its end. */
+__u32 dump_visited;
+
+/* The iterator calls its program once more after the last element, with neither socket nor
+ * value: the end record carries the count (family 0). */
+static __always_inline int write_dump_end(struct bpf_iter_meta *meta)
+{
+	struct synwave_listener_record r = {};
+
+	r.visited = meta->seq_num ? dump_visited : 0;
+	bpf_seq_write(meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+static __always_inline int dump_listener(struct bpf_iter__bpf_sk_storage_map *ctx, const int changes_only)
 {
 	struct listener_mark *m = ctx->value;
 	struct synwave_listener_record r = {};
 	struct sock *sk = ctx->sk;
 	struct tcp_sock *tp;
 
-	if (!sk || !m || sk->__sk_common.skc_state != TCP_LISTEN)
+	if (!m)
+		return write_dump_end(ctx->meta);
+	if (ctx->meta->seq_num == 0)
+		dump_visited = 0;
+	if (!sk || sk->__sk_common.skc_state != TCP_LISTEN)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
+	r.syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
+	r.accept_queue = sk->sk_ack_backlog;
+	r.backlog = sk->sk_max_ack_backlog;
+	r.drops = sk->sk_drops.counter;
+	if (changes_only && m->reported && r.syn_queue == m->last_syn_queue && r.accept_queue == m->last_accept_queue &&
+	    r.backlog == m->last_backlog && r.drops == m->last_drops) {
+		dump_visited++;
+		return 0;
+	}
 	if (!m->cookie)
 		remember_listener(m, sk);
 	r.cookie = m->cookie;
@@ -102,10 +144,27 @@ int sw_listener_dump(struct bpf_iter__bpf_sk_storage_map *ctx)
 	r.uid = m->uid;
 	r.family = m->family;
 	r.port = m->port;
-	r.syn_queue = tp->inet_conn.icsk_accept_queue.qlen.counter;
-	r.accept_queue = sk->sk_ack_backlog;
-	r.backlog = sk->sk_max_ack_backlog;
-	r.drops = sk->sk_drops.counter;
-	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+		return 0;
+	dump_visited++;
+	m->reported = 1;
+	m->last_syn_queue = r.syn_queue;
+	m->last_accept_queue = r.accept_queue;
+	m->last_backlog = r.backlog;
+	m->last_drops = r.drops;
 	return 0;
+}
+
+/* Every marked listener: the first poll, and whenever the reader lost track. */
+SEC("iter/bpf_sk_storage_map")
+int sw_listener_dump(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	return dump_listener(ctx, 0);
+}
+
+/* Listeners new since the last dump or whose queue counters moved, and the end record. */
+SEC("iter/bpf_sk_storage_map")
+int sw_listener_dump_changes(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	return dump_listener(ctx, 1);
 }

@@ -57,7 +57,7 @@ struct FeaturePrograms: Sendable {
         .init(.listenerAcceptQueue, "sock", "sk_data_ready", btf: ["sw_listener_ready"], classic: "sw_listener_ready_tp"),
         .init(.listenerOverflow, "skb", "kfree_skb", btf: ["sw_listener_overflow"], classic: "sw_listener_overflow_tp"),
         .init(.listenerIterator, "sock", "inet_sock_set_state", btf: ["sw_listener_mark"],
-              iterators: ["sw_listener_mark_existing", "sw_listener_dump"], classic: nil,
+              iterators: ["sw_listener_mark_existing", "sw_listener_dump", "sw_listener_dump_changes"], classic: nil,
               noClassicReason: "socket storage needs tp_btf (5.11+): listeners are polled through sock_diag"),
     ]
 

@@ -344,8 +344,10 @@ public final class KernelTracer: @unchecked Sendable {
     public func listenerIterator() throws(BPFError) -> ListenerIterator? {
         guard isEnabled(.listenerIterator) else { return nil }
         let markExisting = try object.program(named: "sw_listener_mark_existing").attachIterator()
-        let dump = try object.program(named: "sw_listener_dump").attachIterator(map: object.map(named: "listener_marks"))
-        return ListenerIterator(markExisting: markExisting, dump: dump)
+        let marks = try object.map(named: "listener_marks")
+        return ListenerIterator(markExisting: markExisting,
+                                dumpAll: try object.program(named: "sw_listener_dump").attachIterator(map: marks),
+                                dumpChanges: try object.program(named: "sw_listener_dump_changes").attachIterator(map: marks))
     }
 
     /// What the programs kept per listener, by socket cookie (empty with no listener program attached).

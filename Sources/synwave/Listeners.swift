@@ -73,8 +73,8 @@ struct Listeners: AsyncParsableCommand {
         let output = OutputWriter(fd: 1)
         var table = ListenerTable()
         guard watch else {
-            let report = Self.refresh(poller, tracer: nil, owners: owners, table: &table)
-            Self.write(report, json: json, poll: 1, into: output)
+            _ = Self.refresh(poller, tracer: nil, owners: owners, table: &table)
+            Self.write(table.report, json: json, poll: 1, into: output)
             output.flush()
             return
         }
@@ -125,7 +125,8 @@ struct Listeners: AsyncParsableCommand {
         }
     }
 
-    /// One poll of every namespace joined with the kernel's statistics.
+    /// One poll of every namespace joined with the kernel's statistics; returns what changed
+    /// (`table.report` has every listener).
     static func refresh(_ poller: ListenerPoller, tracer: KernelTracer?, owners: OwnerResolver,
                         table: inout ListenerTable) -> ListenerReport {
         let (polls, failures) = poller.poll()
@@ -134,15 +135,10 @@ struct Listeners: AsyncParsableCommand {
         if let tracer {
             do { kernel = try tracer.listenerStats() } catch { StandardError.line("synwave: \(error)") }
         }
-        // Owners first seen now are placed by the next refresh (the first one waits for them).
-        var report = table.update(polls: polls, kernel: kernel, owner: owners.cached)
-        if owners.hasPending {
-            owners.resolvePending()
-            for index in report.rows.indices where report.rows[index].owner == nil {
-                report.rows[index].owner = owners.cached(report.rows[index].inode)
-            }
-        }
-        return report
+        // Owners first seen now are placed by the next rescan (the first one at once).
+        var changes = table.update(polls: polls, kernel: kernel, owner: owners.cached)
+        if owners.hasPending, owners.resolvePending() { table.refreshOwners(owners.cached, into: &changes) }
+        return changes
     }
 }
 
@@ -154,8 +150,6 @@ final class ListenerWatcher: Service, @unchecked Sendable {
     private let output: OutputWriter
     private let json: Bool
     private let changesOnly: Bool
-    private var previousRows: [UInt64: ListenerRow] = [:]
-    private var previousNamespaces: [UInt32: NamespaceRow] = [:]
     private let intervalNs: UInt64
     private let count: UInt64?
     private let events: AsyncStream<[KernelEvent]>
@@ -182,38 +176,19 @@ final class ListenerWatcher: Service, @unchecked Sendable {
         var table = ListenerTable()
         var refreshes: UInt64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            var report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
+            let changes = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
             refreshes += 1
-            if changesOnly { report = onlyChanged(report) }
             if !json {
                 if clearScreen { output.buffer.append(contentsOf: "\u{1b}[H\u{1b}[2J".utf8) } else if refreshes > 1 {
                     output.line("")
                 }
             }
-            Listeners.write(report, json: json, poll: refreshes, into: output)
+            Listeners.write(changesOnly ? changes : table.report, json: json, poll: refreshes, into: output)
             output.flush()
             if output.closed { return }
             if let count, refreshes >= count { return }
             let pause = intervalNs
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(pause)) }
         }
-    }
-
-    /// The rows that differ from the last refresh's; listeners gone since are forgotten.
-    private func onlyChanged(_ report: ListenerReport) -> ListenerReport {
-        var changed = ListenerReport(rows: [], namespaces: [])
-        for row in report.rows where previousRows[row.cookie] != row {
-            changed.rows.append(row)
-            previousRows[row.cookie] = row
-        }
-        if previousRows.count > report.rows.count {
-            let present = Set(report.rows.map(\.cookie))
-            previousRows = previousRows.filter { present.contains($0.key) }
-        }
-        for namespace in report.namespaces where previousNamespaces[namespace.netns] != namespace {
-            changed.namespaces.append(namespace)
-            previousNamespaces[namespace.netns] = namespace
-        }
-        return changed
     }
 }

@@ -177,5 +177,6 @@ import Testing
         #expect(MemoryLayout<R>.offset(of: \R.drops) == 52)
         #expect(MemoryLayout<R>.offset(of: \R.family) == 56)
         #expect(MemoryLayout<R>.offset(of: \R.port) == 58)
+        #expect(MemoryLayout<R>.offset(of: \R.visited) == 60)
     }
 }

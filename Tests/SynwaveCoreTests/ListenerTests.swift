@@ -141,10 +141,49 @@ import Testing
         empty.listeners = []
         let report = table.update(polls: [empty], kernel: [:])
         #expect(report.namespaces.first?.counters.syncookiesSent == 4)
-        #expect(report.rows.isEmpty)
+        #expect(report.rows.isEmpty && table.report.rows.isEmpty)
         // The same cookie back (it cannot be, but a new listener is): counted from zero.
         let again = table.update(polls: [Self.poll(drops: 5)], kernel: [:])
         #expect(again.rows.first?.drops == 5)
+    }
+
+    @Test func aPollOfChangesTouchesOnlyWhatChanged() {
+        var table = ListenerTable()
+        #expect(table.update(polls: [Self.poll()], kernel: [:]).rows.count == 1, "new: reported")
+        #expect(table.update(polls: [Self.poll()], kernel: [:]).rows.isEmpty, "same values: not reported")
+        var changes = Self.poll()
+        changes.listeners = []
+        changes.complete = false
+        let quiet = table.update(polls: [changes], kernel: [:])
+        #expect(quiet.rows.isEmpty && quiet.namespaces.isEmpty)
+        #expect(table.report.rows.map(\.cookie) == [42], "missing from a poll of changes: still listening")
+        // A burst between two polls shows only in the kernel's statistics.
+        let burst = table.update(polls: [changes], kernel: [42: ListenerKernelStats(synackRetransmits: 2, maxAcceptQueue: 3)])
+        #expect(burst.rows.first?.maxAcceptQueue == 3 && burst.rows.first?.synackRetransmits == 2)
+        #expect(table.update(polls: [changes], kernel: [42: ListenerKernelStats(synackRetransmits: 2, maxAcceptQueue: 3)]).rows.isEmpty)
+        var moved = Self.poll(acceptQueue: 1)
+        moved.complete = false
+        #expect(table.update(polls: [moved], kernel: [:]).rows.first?.acceptQueue == 1)
+        #expect(table.report.rows.first?.maxAcceptQueue == 3, "peaks kept")
+    }
+
+    @Test func listenersOfANamespaceNoLongerPolledAreForgotten() {
+        var table = ListenerTable()
+        _ = table.update(polls: [Self.poll()], kernel: [:])
+        let report = table.update(polls: [], kernel: [:])
+        #expect(report.rows.isEmpty && table.report.rows.isEmpty && table.report.namespaces.isEmpty)
+    }
+
+    @Test func ownersFoundByALaterScanJoinTheChanges() {
+        var table = ListenerTable()
+        var changes = table.update(polls: [Self.poll()], kernel: [:])
+        #expect(changes.rows.first?.owner == nil)
+        table.refreshOwners({ $0 == 9 ? SocketOwner(pid: 7, comm: "nginx") : nil }, into: &changes)
+        #expect(changes.rows.count == 1 && changes.rows.first?.owner?.comm == "nginx")
+        #expect(table.report.rows.first?.owner?.pid == 7)
+        var none = ListenerReport(rows: [], namespaces: [])
+        table.refreshOwners({ $0 == 9 ? SocketOwner(pid: 7, comm: "nginx") : nil }, into: &none)
+        #expect(none.rows.isEmpty, "an owner already placed is no change")
     }
 
     @Test func tableAndJSON() throws {
@@ -214,6 +253,19 @@ import Testing
         #expect(records.last?.1.listener.address == IPAddress(parsing: "::1"))
     }
 
+    @Test func theEndRecordGivesTheVisitedCount() {
+        var end = synwave_listener_record()
+        end.visited = 10_000
+        let bytes = Self.record(cookie: 1, family: 2, address: [127, 0, 0, 1], port: 80, synQueue: 0)
+            + withUnsafeBytes(of: &end) { Array($0) }
+        var visited: [UInt32] = []
+        var cookies: [UInt64] = []
+        let rejected = bytes.withUnsafeBytes { raw in
+            ListenerRecordDecoder.decode(raw, end: { visited.append($0) }) { cookies.append($1.cookie) }
+        }
+        #expect(rejected == 0 && cookies == [1] && visited == [10_000])
+    }
+
     @Test func aTornTailAndAnUnknownFamilyAreRejectedNotDecoded() {
         let good = Self.record(cookie: 1, family: 2, address: [127, 0, 0, 1], port: 80, synQueue: 0)
         let unknown = Self.record(cookie: 2, family: 99, address: [], port: 81, synQueue: 0)
@@ -221,5 +273,35 @@ import Testing
         #expect(records.map(\.1.cookie) == [1])
         #expect(rejected == unknown.count + 10)
         #expect(Self.decode([]).records.isEmpty)
+    }
+}
+
+@Suite struct ListenerDumpLedgerTests {
+    @Test func aDumpOfChangesIsEnoughUntilAListenerIsGone() {
+        var ledger = ListenerDumpLedger()
+        #expect(ledger.needsFullDump, "the first dump lists everything")
+        var usable = ledger.take(cookies: [1, 2, 3], visited: 3, full: true)
+        #expect(usable && !ledger.needsFullDump)
+        usable = ledger.take(cookies: [], visited: 3, full: false)
+        #expect(usable, "nothing changed")
+        usable = ledger.take(cookies: [2, 4], visited: 4, full: false)
+        #expect(usable, "one changed, one new")
+        // One gone and one new: the count alone tells (4 known + 1 new, 4 visited).
+        usable = ledger.take(cookies: [5], visited: 4, full: false)
+        #expect(!usable && ledger.needsFullDump)
+        usable = ledger.take(cookies: [1, 2, 3, 5], visited: 4, full: true)
+        #expect(usable && !ledger.needsFullDump)
+    }
+
+    @Test func aDumpWithoutItsEndRecordOrAWrongCountIsNotTrusted() {
+        var ledger = ListenerDumpLedger()
+        var usable = ledger.take(cookies: [1], visited: nil, full: true)
+        #expect(!usable && ledger.needsFullDump)
+        usable = ledger.take(cookies: [1], visited: 2, full: true)
+        #expect(!usable && ledger.needsFullDump)
+        usable = ledger.take(cookies: [1], visited: 1, full: true)
+        #expect(usable)
+        usable = ledger.take(cookies: [], visited: nil, full: false)
+        #expect(!usable && ledger.needsFullDump)
     }
 }

@@ -279,7 +279,7 @@ _Static_assert(sizeof(struct synwave_listener_stats) == 96, "synwave_listener_st
  * One listener as the listener iterator (bpf/listener_iter.bpf.c) reads it at a poll: the
  * record it writes to the iterator's file per marked listener. Everything `ss -lnt` and
  * sock_diag show, plus the SYN queue length, which sock_diag only gives as request sockets
- * found by walking the whole established hash.
+ * found by walking the whole established hash. A dump ends with one record of family 0.
  */
 struct synwave_listener_record {
 	__u64 cookie;
@@ -291,9 +291,9 @@ struct synwave_listener_record {
 	__u32 accept_queue;    /* sk_ack_backlog */
 	__u32 backlog;         /* sk_max_ack_backlog */
 	__u32 drops;           /* sk_drops */
-	__u16 family;
+	__u16 family;          /* 0: the dump's end record, with only `visited` set */
 	__u16 port;            /* host byte order */
-	__u32 _pad0;
+	__u32 visited;         /* end record only: how many marked listeners the dump visited */
 };
 _Static_assert(sizeof(struct synwave_listener_record) == 64, "synwave_listener_record ABI");
 

@@ -56,13 +56,17 @@ public struct NamespacePoll: Equatable, Sendable {
     public var listeners: [ListenerSnapshot]
     public var requests: [RequestSnapshot]
     public var counters: NamespaceCounters
+    /// `listeners` lists every listener of the namespace (those missing are gone); false when it
+    /// lists only the ones that changed since the last poll.
+    public var complete: Bool
 
     public init(netns: UInt32, name: String, listeners: [ListenerSnapshot], requests: [RequestSnapshot],
-                counters: NamespaceCounters) {
+                counters: NamespaceCounters, complete: Bool = true) {
         self.netns = netns
         self.name = name
         self.listeners = listeners
         self.requests = requests
         self.counters = counters
+        self.complete = complete
     }
 }

@@ -26,6 +26,27 @@ public struct ListenerRow: Equatable, Sendable {
     public var drops: UInt64
 
     public var acceptQueueFull: Bool { acceptQueue > backlog }
+
+    public init(cookie: UInt64, listener: ListenerAddress, namespaceName: String, owner: SocketOwner? = nil,
+                inode: UInt64 = 0, synQueue: UInt32 = 0, maxSynQueue: UInt32 = 0, acceptQueue: UInt32 = 0,
+                maxAcceptQueue: UInt32 = 0, backlog: UInt32 = 0, acceptOverflows: UInt64 = 0, ackDrops: UInt64 = 0,
+                synDrops: UInt64 = 0, synackRetransmits: UInt64 = 0, drops: UInt64 = 0) {
+        self.cookie = cookie
+        self.listener = listener
+        self.namespaceName = namespaceName
+        self.owner = owner
+        self.inode = inode
+        self.synQueue = synQueue
+        self.maxSynQueue = maxSynQueue
+        self.acceptQueue = acceptQueue
+        self.maxAcceptQueue = maxAcceptQueue
+        self.backlog = backlog
+        self.acceptOverflows = acceptOverflows
+        self.ackDrops = ackDrops
+        self.synDrops = synDrops
+        self.synackRetransmits = synackRetransmits
+        self.drops = drops
+    }
     public var synQueueFull: Bool { synQueue > backlog }
 }
 
@@ -49,20 +70,25 @@ public struct ListenerReport: Equatable, Sendable {
 /// Turns successive polls (sock_diag listeners and requests, namespace counters) and the BPF
 /// programs' per-listener statistics into `ListenerRow`s. Pure: no I/O, no clock.
 ///
+/// Incremental: a poll need only list the listeners that changed (the BPF listener iterator's
+/// dumps of changes), and says when it is complete (every listener of its namespace: those
+/// missing are gone). A listener neither in a poll nor with new kernel statistics is not
+/// touched, so an idle host with 10,000 listeners costs next to nothing per poll.
+///
 /// SYNs dropped on a full queue are consumed by the kernel without any event; they show only
 /// in the listener's sk_drops, together with the final ACKs (which the kernel event counts
 /// exactly). The remainder is split by which queue was full: the accept queue (a ListenOverflow)
 /// when the last poll or the kernel's last sample found it full, the SYN queue otherwise.
 public struct ListenerTable: Sendable {
     private struct Tracked: Sendable {
+        var row: ListenerRow
+        var stats = ListenerKernelStats()
         /// sk_drops when first seen, for a listener older than synwave.
         var dropsBaseline: UInt64
         var lastDrops: UInt64 = 0
         var lastAckDrops: UInt64 = 0
         var synDropsAcceptFull: UInt64 = 0
         var synDropsSynFull: UInt64 = 0
-        var maxSynQueue: UInt32 = 0
-        var maxAcceptQueue: UInt32 = 0
         var acceptFullAtLastPoll = false
         var lastSeenUpdate: UInt64 = 0
     }
@@ -70,6 +96,7 @@ public struct ListenerTable: Sendable {
     private var tracked: [UInt64: Tracked] = [:]
     private var updates: UInt64 = 0
     private var namespaceBaselines: [UInt32: NamespaceCounters] = [:]
+    private var namespaceRows: [UInt32: NamespaceRow] = [:]
     /// sk_drops counts each final ACK dropped on a full accept queue this many times: once in
     /// tcp_listendrop(), once more when tcp_v4_rcv/tcp_v6_rcv discard the segment on the
     /// listener (verified on 6.18; a SYN dropped on a full queue counts once).
@@ -79,58 +106,124 @@ public struct ListenerTable: Sendable {
         self.dropsPerAckOverflow = dropsPerAckOverflow
     }
 
-    /// `owner` maps a socket inode to the process holding it.
+    /// Every listener and namespace, by namespace and port.
+    public var report: ListenerReport {
+        ListenerReport(rows: Self.sorted(tracked.values.map(\.row)),
+                       namespaces: namespaceRows.values.sorted { $0.netns < $1.netns })
+    }
+
+    /// Applies one poll of every watched namespace (a namespace missing from `polls` is no
+    /// longer watched: its listeners are forgotten). Returns the rows and namespaces that
+    /// changed, new ones included; `report` has them all. `owner` maps a socket inode to the
+    /// process holding it.
     public mutating func update(polls: [NamespacePoll], kernel: [UInt64: ListenerKernelStats],
                                 owner: (UInt64) -> SocketOwner? = { _ in nil }) -> ListenerReport {
-        var rows: [ListenerRow] = []
-        rows.reserveCapacity(polls.reduce(0) { $0 + $1.listeners.count })
-        var namespaces: [NamespaceRow] = []
         updates += 1
+        var changed: [UInt64: ListenerRow] = [:]
+        var changedNamespaces: [NamespaceRow] = []
+        var complete: Set<UInt32> = []
         for poll in polls {
             // A namespace seen for the first time: its listeners predate synwave (or this poll).
             let firstSight = namespaceBaselines[poll.netns] == nil
             if firstSight { namespaceBaselines[poll.netns] = poll.counters }
-            namespaces.append(NamespaceRow(netns: poll.netns, name: poll.name,
-                                           counters: poll.counters.since(namespaceBaselines[poll.netns]!)))
+            let namespace = NamespaceRow(netns: poll.netns, name: poll.name,
+                                         counters: poll.counters.since(namespaceBaselines[poll.netns]!))
+            if namespaceRows.updateValue(namespace, forKey: poll.netns) != namespace { changedNamespaces.append(namespace) }
+            if poll.complete { complete.insert(poll.netns) }
             let halfOpen = Self.halfOpenCounts(poll)
             for (index, snapshot) in poll.listeners.enumerated() {
                 let stats = kernel[snapshot.cookie] ?? ListenerKernelStats()
-                var t = tracked[snapshot.cookie]
-                    ?? Tracked(dropsBaseline: firstSight ? UInt64(snapshot.drops) : 0)
-                let synQueue = snapshot.synQueue ?? halfOpen[index]
-                let drops = UInt64(snapshot.drops) >= t.dropsBaseline ? UInt64(snapshot.drops) - t.dropsBaseline : 0
-                let newDrops = drops >= t.lastDrops ? drops - t.lastDrops : 0
-                let newAckDrops = stats.acceptOverflows >= t.lastAckDrops ? stats.acceptOverflows - t.lastAckDrops : 0
-                let ackShare = newAckDrops * dropsPerAckOverflow
-                let newSynDrops = newDrops > ackShare ? newDrops - ackShare : 0
-                let acceptFull = snapshot.acceptQueue > snapshot.backlog
-                if acceptFull || t.acceptFullAtLastPoll || stats.acceptQueueFullNow {
-                    t.synDropsAcceptFull += newSynDrops
-                } else {
-                    t.synDropsSynFull += newSynDrops
-                }
-                t.lastDrops = drops
-                t.lastAckDrops = stats.acceptOverflows
-                t.acceptFullAtLastPoll = acceptFull
-                t.maxSynQueue = max(t.maxSynQueue, synQueue, stats.maxSynQueue)
-                t.maxAcceptQueue = max(t.maxAcceptQueue, snapshot.acceptQueue, stats.maxAcceptQueue)
+                var t = tracked[snapshot.cookie] ?? Tracked(
+                    row: ListenerRow(cookie: snapshot.cookie, listener: snapshot.listener, namespaceName: poll.name),
+                    dropsBaseline: firstSight ? UInt64(snapshot.drops) : 0)
+                let row = t.row
+                t.row.namespaceName = poll.name
+                apply(snapshot, synQueue: snapshot.synQueue ?? halfOpen[index], stats: stats, to: &t)
+                if t.row.owner == nil || row.inode != snapshot.inode { t.row.owner = owner(snapshot.inode) }
                 t.lastSeenUpdate = updates
-                tracked[snapshot.cookie] = t
-                rows.append(ListenerRow(
-                    cookie: snapshot.cookie, listener: snapshot.listener, namespaceName: poll.name,
-                    owner: owner(snapshot.inode), inode: snapshot.inode,
-                    synQueue: synQueue, maxSynQueue: t.maxSynQueue,
-                    acceptQueue: snapshot.acceptQueue, maxAcceptQueue: t.maxAcceptQueue, backlog: snapshot.backlog,
-                    acceptOverflows: stats.acceptOverflows + t.synDropsAcceptFull, ackDrops: stats.acceptOverflows,
-                    synDrops: t.synDropsSynFull, synackRetransmits: stats.synackRetransmits, drops: drops))
+                if tracked.updateValue(t, forKey: snapshot.cookie) == nil || t.row != row { changed[snapshot.cookie] = t.row }
             }
         }
-        // Closed listeners are forgotten; a namespace that vanished keeps its baseline (harmless).
-        if tracked.count > rows.count { tracked = tracked.filter { $0.value.lastSeenUpdate == updates } }
-        // By namespace and port; sorting small keys, not the rows, keeps this cheap for 10k listeners.
+        // Listeners not in the poll whose kernel statistics moved (a burst between two polls).
+        for (cookie, stats) in kernel where changed[cookie] == nil {
+            guard var t = tracked[cookie], t.stats != stats else { continue }
+            let row = t.row
+            apply(stats: stats, to: &t)
+            tracked[cookie] = t
+            if t.row != row { changed[cookie] = t.row }
+        }
+        forgetListeners(polled: Set(polls.map(\.netns)), complete: complete)
+        return ListenerReport(rows: Self.sorted(Array(changed.values)), namespaces: changedNamespaces)
+    }
+
+    /// Places owners found since (a rescan of /proc): rows whose owner changed join `changes`.
+    public mutating func refreshOwners(_ owner: (UInt64) -> SocketOwner?, into changes: inout ListenerReport) {
+        var placed: [UInt64: ListenerRow] = [:]
+        for (cookie, t) in tracked {
+            guard let found = owner(t.row.inode), found != t.row.owner else { continue }
+            tracked[cookie]!.row.owner = found
+            placed[cookie] = tracked[cookie]!.row
+        }
+        guard !placed.isEmpty else { return }
+        for row in changes.rows where placed[row.cookie] == nil { placed[row.cookie] = row }
+        changes.rows = Self.sorted(Array(placed.values))
+    }
+
+    /// A poll's view of one listener: current depths, drops split by the full queue, peaks.
+    private func apply(_ snapshot: ListenerSnapshot, synQueue: UInt32, stats: ListenerKernelStats, to t: inout Tracked) {
+        let drops = UInt64(snapshot.drops) >= t.dropsBaseline ? UInt64(snapshot.drops) - t.dropsBaseline : 0
+        let newDrops = drops >= t.lastDrops ? drops - t.lastDrops : 0
+        let newAckDrops = stats.acceptOverflows >= t.lastAckDrops ? stats.acceptOverflows - t.lastAckDrops : 0
+        let ackShare = newAckDrops * dropsPerAckOverflow
+        let newSynDrops = newDrops > ackShare ? newDrops - ackShare : 0
+        let acceptFull = snapshot.acceptQueue > snapshot.backlog
+        if acceptFull || t.acceptFullAtLastPoll || stats.acceptQueueFullNow {
+            t.synDropsAcceptFull += newSynDrops
+        } else {
+            t.synDropsSynFull += newSynDrops
+        }
+        t.lastDrops = drops
+        t.acceptFullAtLastPoll = acceptFull
+        t.row.listener = snapshot.listener
+        t.row.inode = snapshot.inode
+        t.row.synQueue = synQueue
+        t.row.acceptQueue = snapshot.acceptQueue
+        t.row.backlog = snapshot.backlog
+        t.row.drops = drops
+        t.row.maxSynQueue = max(t.row.maxSynQueue, synQueue)
+        t.row.maxAcceptQueue = max(t.row.maxAcceptQueue, snapshot.acceptQueue)
+        apply(stats: stats, to: &t)
+    }
+
+    /// The kernel programs' view: exact final-ACK drops, SYN-ACK retransmits, peaks between polls.
+    private func apply(stats: ListenerKernelStats, to t: inout Tracked) {
+        t.stats = stats
+        t.lastAckDrops = stats.acceptOverflows
+        t.row.maxSynQueue = max(t.row.maxSynQueue, stats.maxSynQueue)
+        t.row.maxAcceptQueue = max(t.row.maxAcceptQueue, stats.maxAcceptQueue)
+        t.row.ackDrops = stats.acceptOverflows
+        t.row.acceptOverflows = stats.acceptOverflows + t.synDropsAcceptFull
+        t.row.synDrops = t.synDropsSynFull
+        t.row.synackRetransmits = stats.synackRetransmits
+    }
+
+    /// Closed listeners (missing from a complete poll of their namespace) and those of
+    /// namespaces no longer watched are forgotten; a namespace that vanished keeps its baseline.
+    private mutating func forgetListeners(polled: Set<UInt32>, complete: Set<UInt32>) {
+        let unwatched = namespaceRows.keys.filter { !polled.contains($0) }
+        for netns in unwatched { namespaceRows[netns] = nil }
+        guard !complete.isEmpty || !unwatched.isEmpty else { return }
+        let now = updates
+        tracked = tracked.filter { _, t in
+            let netns = t.row.listener.netns
+            return polled.contains(netns) && (!complete.contains(netns) || t.lastSeenUpdate == now)
+        }
+    }
+
+    /// By namespace and port; sorting small keys, not the rows, keeps this cheap for 10k listeners.
+    private static func sorted(_ rows: [ListenerRow]) -> [ListenerRow] {
         let keys = rows.map { (UInt64($0.listener.netns) << 32 | UInt64($0.listener.port) << 16, $0.cookie) }
-        let order = rows.indices.sorted { keys[$0] < keys[$1] }
-        return ListenerReport(rows: order.map { rows[$0] }, namespaces: namespaces)
+        return rows.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }
     }
 
     /// Request sockets per listener (same index as `poll.listeners`): matched by port and exact

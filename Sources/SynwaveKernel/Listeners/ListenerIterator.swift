@@ -8,16 +8,26 @@ import Glibc
 
 /// Every listener's queues from the BPF listener iterator (bpf/listener_iter.bpf.c): one read
 /// over the marked listeners of all namespaces, instead of a sock_diag dump per namespace.
-/// Owns the two iterator links; the marking program stays attached with the tracer.
+/// A poll reads only the listeners that are new or changed, unless one is gone (see
+/// `ListenerDumpLedger`). Owns the iterator links; the marking program stays attached with the tracer.
 public final class ListenerIterator: @unchecked Sendable {
+    /// One poll's listeners by namespace: all of them when `complete`, else the changed ones.
+    public struct Dump {
+        public var byNetns: [UInt32: [ListenerSnapshot]] = [:]
+        public var complete: Bool
+    }
+
     private let markExisting: BPFLink
-    private let dump: BPFLink
+    private let dumpAll: BPFLink
+    private let dumpChanges: BPFLink
     private var marked: Set<UInt32> = []
+    private var ledger = ListenerDumpLedger()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    init(markExisting: BPFLink, dump: BPFLink) {
+    init(markExisting: BPFLink, dumpAll: BPFLink, dumpChanges: BPFLink) {
         self.markExisting = markExisting
-        self.dump = dump
+        self.dumpAll = dumpAll
+        self.dumpChanges = dumpChanges
     }
 
     /// Marks the listeners a namespace already had, once per namespace: new ones are marked
@@ -29,6 +39,8 @@ public final class ListenerIterator: @unchecked Sendable {
         defer { close(fd) }
         try readAll(fd, "listener-marking iterator") { _ in }
         marked.insert(netns)
+        // A namespace watched again has listeners marked (and reported) long ago.
+        ledger.needsFullDump = true
     }
 
     /// Forgets namespaces no longer watched (their inode may come back for another one).
@@ -36,19 +48,41 @@ public final class ListenerIterator: @unchecked Sendable {
         marked.formIntersection(namespaces)
     }
 
-    /// The marked listeners still listening, by namespace.
-    func listeners() throws(SyscallError) -> [UInt32: [ListenerSnapshot]] {
-        let fd = bpf_iter_create(dump.fd)
-        if fd < 0 { throw SyscallError("open the listener iterator", errno: .init(rawValue: -fd)) }
+    /// The listeners changed since the last call, or all of them (the first call, or when one is gone).
+    func listeners() throws(SyscallError) -> Dump {
+        if !ledger.needsFullDump {
+            let changes = try dump(dumpChanges, "listener iterator (changes)")
+            if ledger.take(cookies: changes.cookies, visited: changes.visited, full: false) {
+                return Dump(byNetns: changes.byNetns, complete: false)
+            }
+        }
+        let all = try dump(dumpAll, "listener iterator")
+        // Only a program and a reader built from different headers disagree on the count.
+        guard ledger.take(cookies: all.cookies, visited: all.visited, full: true) else {
+            throw SyscallError("listener iterator: the dump listed \(all.cookies.count) listeners and counted \(all.visited.map(String.init) ?? "none")",
+                               errno: .protocolError)
+        }
+        return Dump(byNetns: all.byNetns, complete: true)
+    }
+
+    private func dump(_ link: BPFLink, _ what: String) throws(SyscallError)
+        -> (byNetns: [UInt32: [ListenerSnapshot]], cookies: [UInt64], visited: UInt32?) {
+        let fd = bpf_iter_create(link.fd)
+        if fd < 0 { throw SyscallError("open the \(what)", errno: .init(rawValue: -fd)) }
         defer { close(fd) }
         var byNetns: [UInt32: [ListenerSnapshot]] = [:]
+        var cookies: [UInt64] = []
+        var visited: UInt32?
         var rejected = 0
-        try readAll(fd, "listener iterator") { records in
-            rejected += ListenerRecordDecoder.decode(records) { netns, snapshot in byNetns[netns, default: []].append(snapshot) }
+        try readAll(fd, what) { records in
+            rejected += ListenerRecordDecoder.decode(records, end: { visited = $0 }) { netns, snapshot in
+                byNetns[netns, default: []].append(snapshot)
+                cookies.append(snapshot.cookie)
+            }
         }
         // Only a program and a reader built from different headers disagree on the record.
-        if rejected > 0 { throw SyscallError("listener iterator: \(rejected) bytes were not whole records", errno: .protocolError) }
-        return byNetns
+        if rejected > 0 { throw SyscallError("\(what): \(rejected) bytes were not whole records", errno: .protocolError) }
+        return (byNetns, cookies, visited)
     }
 
     /// Reads an iterator to its end; `each` gets whole records only (the kernel never splits one).

@@ -33,7 +33,7 @@ public final class ListenerPoller {
                 // Two paths to one namespace (a name and a pid): poll it once.
                 guard seen.insert(probe.netns).inserted else { continue }
                 if let found {
-                    polls.append(try probe.poll(listeners: found[probe.netns] ?? []))
+                    polls.append(try probe.poll(listeners: found.byNetns[probe.netns] ?? [], complete: found.complete))
                 } else {
                     polls.append(try probe.poll())
                 }
@@ -45,9 +45,10 @@ public final class ListenerPoller {
         return (polls, failures)
     }
 
-    /// Every watched namespace's listeners from the iterator, its new namespaces marked first;
-    /// nil without an iterator, or when it failed (then sock_diag serves from now on).
-    private func iterated(_ failures: inout [String]) -> [UInt32: [ListenerSnapshot]]? {
+    /// Every watched namespace's listeners from the iterator (those changed, or all), its new
+    /// namespaces marked first; nil without an iterator, or when it failed (then sock_diag
+    /// serves from now on).
+    private func iterated(_ failures: inout [String]) -> ListenerIterator.Dump? {
         guard let iterator else { return nil }
         do {
             iterator.keepMarks(of: Set(probes.values.map(\.netns)))

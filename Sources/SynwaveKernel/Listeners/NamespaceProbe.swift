@@ -75,9 +75,11 @@ final class NamespaceProbe {
                              counters: try counters())
     }
 
-    /// The namespace's counters with listeners found elsewhere (the BPF listener iterator).
-    func poll(listeners: [ListenerSnapshot]) throws(SyscallError) -> NamespacePoll {
-        NamespacePoll(netns: netns, name: target.name, listeners: listeners, requests: [], counters: try counters())
+    /// The namespace's counters with listeners found elsewhere (the BPF listener iterator):
+    /// all of them when `complete`, else those that changed.
+    func poll(listeners: [ListenerSnapshot], complete: Bool) throws(SyscallError) -> NamespacePoll {
+        NamespacePoll(netns: netns, name: target.name, listeners: listeners, requests: [], counters: try counters(),
+                      complete: complete)
     }
 
     /// The namespace's open connections (owners not placed yet) with their socket inodes; a

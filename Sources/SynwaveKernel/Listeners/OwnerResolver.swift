@@ -31,14 +31,17 @@ public final class OwnerResolver: @unchecked Sendable {
         return nil
     }
 
-    /// Rescans /proc for the inodes noted by `cached(_:)`, if a rescan is due.
-    public func resolvePending() {
+    /// Rescans /proc for the inodes noted by `cached(_:)`, if a rescan is due; returns whether
+    /// it rescanned (owners may have changed).
+    @discardableResult
+    public func resolvePending() -> Bool {
         let now = Clocks.bootNs()
         missedAtNs = missedAtNs.filter { now - $0.value < missRetryNs }
-        guard !pending.isEmpty, lastScanNs == 0 || now - lastScanNs >= minimumRescanNs else { return }
+        guard !pending.isEmpty, lastScanNs == 0 || now - lastScanNs >= minimumRescanNs else { return false }
         rescan(now: now)
         for inode in pending where owners[inode] == nil { missedAtNs[inode] = now }
         pending.removeAll()
+        return true
     }
 
     /// Scans at once if needed (one-off lookups: a tail's listener event).

@@ -3,14 +3,14 @@ import Synchronization
 import SynwaveCore
 import SynwaveKernel
 
-/// Polls every listener's queues each interval and keeps the latest report for the metrics.
+/// Polls every listener's queues each interval and keeps the table for the metrics.
 final class ListenerService: Service, @unchecked Sendable {
     private let poller: ListenerPoller
     private let tracer: KernelTracer
     private let intervalNs: UInt64
     private let owners = OwnerResolver()
-    private var table = ListenerTable()
-    private let latest = Mutex(ListenerReport(rows: [], namespaces: []))
+    /// Locked while a poll updates it: the metrics exporter reads the report in between.
+    private let table = Mutex(ListenerTable())
 
     init(poller: ListenerPoller, tracer: KernelTracer, intervalNs: UInt64) {
         self.poller = poller
@@ -18,12 +18,11 @@ final class ListenerService: Service, @unchecked Sendable {
         self.intervalNs = intervalNs
     }
 
-    var report: ListenerReport { latest.withLock { $0 } }
+    var report: ListenerReport { table.withLock { $0.report } }
 
     func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let report = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
-            latest.withLock { $0 = report }
+            table.withLock { _ = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &$0) }
             let pause = intervalNs
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(pause)) }
         }
