@@ -42,6 +42,7 @@ final class DaemonConfigTests: XCTestCase {
             ("\nring_size = 100K", "config c line 2: ring_size: '100K' is not a power of two from 64K to 1G"),
             ("max_sockets = lots", "config c line 1: max_sockets: 'lots' is not a count from 16 to 16777216"),
             ("listener_all_netns = yes", "config c line 1: listener_all_netns: 'yes' is not true or false"),
+            ("listener_metrics_max = -1", "config c line 1: listener_metrics_max: '-1' is not a count from 0 to 100000"),
             ("run_dir = run", "config c line 1: run_dir: 'run' must be an absolute path"),
             ("tail_group = a b", "config c line 1: tail_group: 'a b' is not a group name"),
             ("event_log =", "config c line 1: event_log: needs a path"),
@@ -119,6 +120,21 @@ final class MetricTextTests: XCTestCase {
         XCTAssertTrue(text.contains("synwave_connections_ended_total{end=\"keepalive_timeout\"} 2\n"))
         XCTAssertTrue(text.contains("synwave_bpf_run_seconds_total{program=\"sw_state_btf\"} 1.5e-06\n"))
         XCTAssertTrue(text.contains("synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"} 1\n"))
+    }
+
+    func testPerListenerSeriesAreCappedBusiestFirst() {
+        func row(_ port: UInt16, overflows: UInt64 = 0, maxAccept: UInt32 = 0) -> ListenerRow {
+            ListenerRow(cookie: UInt64(port), listener: ListenerAddress(netns: 1, address: IPAddress(parsing: "0.0.0.0")!, port: port),
+                        namespaceName: "host", maxAcceptQueue: maxAccept, acceptOverflows: overflows)
+        }
+        var metrics = DaemonMetrics()
+        metrics.listeners = ListenerReport(rows: [row(1), row(2, maxAccept: 3), row(3), row(4, overflows: 1)], namespaces: [])
+        metrics.listenerSeriesLimit = 2
+        let text = MetricText.prometheus(metrics.families())
+        XCTAssertTrue(text.contains(#"synwave_listener_backlog{netns="1",namespace="host",address="0.0.0.0",port="2",comm=""} 0"#), text)
+        XCTAssertTrue(text.contains(#"port="4""#), "the listener that dropped is kept")
+        XCTAssertFalse(text.contains(#"port="1""#) || text.contains(#"port="3""#))
+        XCTAssertTrue(text.contains("synwave_listeners_omitted 2\n"))
     }
 
     func testFiringsNotRunAreSplitByWhetherPID1WasOnTheCPU() {

@@ -24,6 +24,9 @@ public struct DaemonConfig: Equatable, Sendable {
     /// Namespaces whose listeners are polled besides the daemon's own (names or paths).
     public var listenerNetns: [String] = []
     public var listenerAllNetns = false
+    /// Listeners with per-listener metric series, the busiest first: 8 series each, so 10,000
+    /// listeners would write 10 MB per export. `synwave listeners` shows them all.
+    public var listenerMetricsMax = 100
     /// Connections traced only in these namespaces (names, paths or inodes); empty: all.
     public var onlyNetns: [String] = []
     /// Bytes of log lines kept in memory while a log cannot be written; past it the oldest are dropped (counted).
@@ -54,8 +57,8 @@ public struct DaemonConfig: Equatable, Sendable {
             ("attach", attach), ("ring_size", size(ringBufferBytes)), ("poll_interval", "\(pollIntervalMs)ms"),
             ("max_sockets", "\(maxSockets)"), ("idle_timeout", duration(idleTimeoutNs)),
             ("listener_interval", duration(listenerIntervalNs)), ("listener_netns", listenerNetns.joined(separator: ",")),
-            ("listener_all_netns", "\(listenerAllNetns)"), ("only_netns", onlyNetns.joined(separator: ",")),
-            ("log_buffer_limit", size(logBufferLimit)),
+            ("listener_all_netns", "\(listenerAllNetns)"), ("listener_metrics_max", "\(listenerMetricsMax)"),
+            ("only_netns", onlyNetns.joined(separator: ",")), ("log_buffer_limit", size(logBufferLimit)),
         ]
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()
     }
@@ -85,7 +88,7 @@ public enum DaemonConfigParser {
         "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "run_dir", "pidfile",
         "tail_socket", "tail_group", "tail_client_buffer", "attach", "ring_size", "poll_interval",
         "max_sockets", "idle_timeout", "listener_interval", "listener_netns", "listener_all_netns",
-        "only_netns", "log_buffer_limit",
+        "listener_metrics_max", "only_netns", "log_buffer_limit",
     ]
 
     /// Applies a whole file's text on top of `config`.
@@ -192,6 +195,9 @@ public enum DaemonConfigParser {
         case "listener_all_netns":
             guard let flag = Bool(value) else { throw refuse("'\(value)' is not true or false") }
             config.listenerAllNetns = flag
+        case "listener_metrics_max":
+            guard let count = Int(value), (0...100_000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 100000") }
+            config.listenerMetricsMax = count
         case "only_netns": config.onlyNetns = list()
         case "log_buffer_limit": config.logBufferLimit = try size(1 << 20...4 << 30, "1M to 4G")
         default:

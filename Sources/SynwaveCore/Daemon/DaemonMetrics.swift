@@ -60,6 +60,8 @@ public struct DaemonMetrics: Sendable {
     public var connections = CorrelatorMetrics()
     public var trackedSockets = 0
     public var listeners = ListenerReport(rows: [], namespaces: [])
+    /// Listeners given per-listener series (`listener_metrics_max`); the others are counted.
+    public var listenerSeriesLimit = Int.max
     public var tracer = TracerHealth()
     /// By output name: "events", "metrics_log", "metrics_file".
     public var outputs: [(String, OutputStats)] = []
@@ -132,7 +134,8 @@ public struct DaemonMetrics: Sendable {
         var synDrops = MetricFamily("synwave_listener_syn_drops_total", .counter,
                                     "SYNs dropped on a full SYN queue (the listener's share of TCPReqQFullDrop).")
         var synacks = MetricFamily("synwave_listener_synack_retransmits_total", .counter, "SYN-ACKs retransmitted by the listener.")
-        for row in listeners.rows {
+        let exported = Self.busiest(listeners.rows, limit: listenerSeriesLimit)
+        for row in exported {
             let labels = [("netns", String(row.listener.netns)), ("namespace", row.namespaceName),
                           ("address", row.listener.address.description), ("port", String(row.listener.port)),
                           ("comm", row.owner?.comm ?? "")]
@@ -155,8 +158,21 @@ public struct DaemonMetrics: Sendable {
             namespaceOverflows.add(namespace.counters.listenOverflows, labels)
             namespaceDrops.add(namespace.counters.listenDrops, labels)
         }
+        var omitted = MetricFamily("synwave_listeners_omitted", .gauge,
+                                   "Listeners left out of the per-listener series (listener_metrics_max); `synwave listeners` shows all.")
+        omitted.add(listeners.rows.count - exported.count, [])
         return [synQueue, synQueueMax, acceptQueue, acceptQueueMax, backlog, overflows, synDrops, synacks,
-                cookies, namespaceOverflows, namespaceDrops]
+                cookies, namespaceOverflows, namespaceDrops, omitted]
+    }
+
+    /// At most `limit` rows, in their order: those that dropped or retransmitted most first,
+    /// then the deepest peaks (a listener in trouble is never the one left out).
+    static func busiest(_ rows: [ListenerRow], limit: Int) -> [ListenerRow] {
+        guard rows.count > limit else { return rows }
+        let trouble = rows.map { ($0.acceptOverflows + $0.synDrops + $0.synackRetransmits,
+                                  UInt64($0.maxAcceptQueue) + UInt64($0.maxSynQueue)) }
+        let chosen = rows.indices.sorted { trouble[$0] > trouble[$1] || (trouble[$0] == trouble[$1] && $0 < $1) }.prefix(limit)
+        return chosen.sorted().map { rows[$0] }
     }
 
     private func healthFamilies() -> [MetricFamily] {

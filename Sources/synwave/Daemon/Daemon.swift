@@ -96,8 +96,8 @@ struct Daemon: AsyncParsableCommand {
                               clientBufferBytes: settings.tailClientBuffer)
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
         let exporter = MetricsExporter(
-            sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners, tail: tail,
-                           eventLog: eventLog),
+            sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
+                           listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog),
             metricsLog: metricsLog, metricsFile: settings.metricsFilePath, intervalNs: settings.metricsIntervalNs)
 
         // Shutdown runs in reverse order: the source detaches and drains, the pipeline writes the

@@ -12,6 +12,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         var reader: RingBufferReader
         var pipeline: DaemonPipeline
         var listeners: ListenerService
+        var listenerSeriesLimit: Int
         var tail: TailServer
         var eventLog: LineLog
     }
@@ -72,6 +73,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         metrics.connections = pipeline.metrics
         metrics.trackedSockets = pipeline.tracked
         metrics.listeners = sources.listeners.report
+        metrics.listenerSeriesLimit = sources.listenerSeriesLimit
         let kernel = (try? sources.tracer.stats()) ?? TracerStats()
         let reader = sources.reader.stats
         var health = TracerHealth()
