@@ -95,8 +95,8 @@ static __always_inline void remember_listener(struct listener_mark *m, struct so
  *
  * When a record does not fit in the iterator's buffer, the kernel drops it and runs the
  * program again on the same socket at the next read(): so state changes only once a record
- * was written (or when none is due). meta->seq_num is 0 on the dump's first socket only: the
- * count starts afresh there, even after an earlier dump that was not read to its end. */
+ * was written (or when none is due). The count restarts at the dump's first socket
+ * (meta->seq_num 0) and once the end record is written. */
 __u32 dump_visited;
 
 /* The iterator calls its program once more after the last element, with neither socket nor
@@ -105,8 +105,9 @@ static __always_inline int write_dump_end(struct bpf_iter_meta *meta)
 {
 	struct synwave_listener_record r = {};
 
-	r.visited = meta->seq_num ? dump_visited : 0;
-	bpf_seq_write(meta->seq, &r, sizeof(r));
+	r.visited = dump_visited;
+	if (bpf_seq_write(meta->seq, &r, sizeof(r)) == 0)
+		dump_visited = 0;
 	return 0;
 }
 

@@ -30,6 +30,7 @@ final class DaemonIntegrationTests: XCTestCase {
         let (made, records, prom, tcp) = (run.made, run.records, run.prom, run.tcp)
         XCTAssertEqual(made, 40)
         XCTAssertEqual(run.result.status, 0, run.result.stderr)
+        XCTAssertFalse(run.result.stderr.contains("polling through sock_diag instead"), "the BPF listener iterator failed: \(run.result.stderr)")
 
         // The event log: one line per connection of each side, nothing from other namespaces.
         XCTAssertEqual(records.count, 2 * made + 3)

@@ -138,6 +138,7 @@ struct ListenerIntegrationTests {
             return (Int(pair.server.inode), counters, watched, events, tailResult)
         }
         #expect(watched.status == 0, "\(watched.stderr)")
+        #expect(!watched.stderr.contains("polling through sock_diag instead"), "the BPF listener iterator failed: \(watched.stderr)")
         #expect(tailResult.stderr.contains(" 0 lost in the kernel"), "\(tailResult.stderr)")
 
         let lines = watched.stdout.split(separator: "\n").compactMap {
