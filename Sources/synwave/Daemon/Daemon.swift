@@ -102,15 +102,16 @@ struct Daemon: AsyncParsableCommand {
 
         // Shutdown runs in reverse order: the source detaches and drains, the pipeline writes the
         // last records, the outputs finish them, and the exporter writes the final snapshot last.
-        let services: [any Service] = [exporter, HangupService(logs: [eventLog, metricsLog]), listeners, tail,
+        let ready = ReadyAnnouncer(
+            line: "synwave: daemon tracing TCP (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint")), pid \(getpid()); "
+                + "events to \(settings.eventLogPath), metrics to \(settings.metricsFilePath) every "
+                + "\(settings.metricsIntervalNs / 1_000_000_000)s, tails on \(settings.tailSocketPath)")
+        let services: [any Service] = [ready, exporter, HangupService(logs: [eventLog, metricsLog]), listeners, tail,
                                        eventLogService, pipeline, KernelEventSource(reader: reader)]
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        StandardError.line("synwave: daemon tracing TCP (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint")), pid \(getpid()); "
-            + "events to \(settings.eventLogPath), metrics to \(settings.metricsFilePath) every "
-            + "\(settings.metricsIntervalNs / 1_000_000_000)s, tails on \(settings.tailSocketPath)")
         var failure: Error?
         // The exporter shuts down last: its final snapshot already counts the last records.
         do { try await group.run() } catch { failure = error }
