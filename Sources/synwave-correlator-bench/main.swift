@@ -67,6 +67,7 @@ func now() -> Double {
 let events = syntheticEvents(connections: 500_000, open: 1_000)
 var best = 0.0
 var recordsOut = 0
+var sample: [ConnectionRecord] = []
 for _ in 0..<3 {
     var correlator = Correlator()
     var records: [ConnectionRecord] = []
@@ -78,11 +79,34 @@ for _ in 0..<3 {
             // As the reader does after each ring buffer batch: let grace periods end.
             correlator.tick(nowNs: event.timestampNs, into: &records)
             recordsOut += records.count
+            if sample.count < 100_000 { sample += records }
             records.removeAll(keepingCapacity: true)
         }
     }
     let elapsed = now() - start
     best = max(best, Double(events.count) / elapsed)
+}
+
+// The event log's JSON line per record (the daemon writes one per connection end).
+var formatter = StateEventFormatter(bootToWallOffsetNs: 1_700_000_000_000_000_000, useUTC: true)
+var out: [UInt8] = []
+out.reserveCapacity(1 << 20)
+var bestJSON = 0.0
+var jsonBytes = 0
+for _ in 0..<3 {
+    jsonBytes = 0
+    let start = now()
+    for record in sample {
+        formatter.json(record, into: &out)
+        out.append(UInt8(ascii: "\n"))
+        if out.count > 900_000 {
+            jsonBytes += out.count
+            out.removeAll(keepingCapacity: true)
+        }
+    }
+    jsonBytes += out.count
+    out.removeAll(keepingCapacity: true)
+    bestJSON = max(bestJSON, Double(sample.count) / (now() - start))
 }
 
 // Memory: 200,000 sockets left open (handshake done), measured as resident memory growth.
@@ -93,5 +117,7 @@ var table = Correlator(options: CorrelatorOptions(capacity: openSockets * 2))
 var sink: [ConnectionRecord] = []
 for event in opening { table.process(event, into: &sink) }
 let bytesPerSocket = Double(heapInUse() - before) / Double(table.tracked)
-print("{\"events\":\(events.count),\"events_per_second\":\(Int(best)),\"tracked\":\(table.tracked),"
+print("{\"events\":\(events.count),\"events_per_second\":\(Int(best)),"
+    + "\"json_records_per_second\":\(Int(bestJSON)),\"json_bytes_per_record\":\(jsonBytes / max(1, sample.count)),"
+    + "\"tracked\":\(table.tracked),"
     + "\"bytes_per_socket\":\(Int(bytesPerSocket)),\"machine_stride\":\(MemoryLayout<SocketMachine>.stride)}")
