@@ -155,3 +155,41 @@ struct ListenerIntegrationTests {
         scenario.check(last, maxima, netns, counters, events)
     }
 }
+
+/// The BPF listener iterator's polls list only the listeners that changed, and a full dump
+/// when one is gone (the dump's end record counts the listeners it visited): listeners older
+/// than the watch, and newer ones that close while it runs, must show and then be forgotten.
+@Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
+struct ListenerIteratorIntegrationTests {
+    @Test func listenersThatComeAndGoAreShownThenForgotten() throws {
+        let namespace = try NetworkNamespace("lstgone")
+        // 600 listeners: more records than one read of the iterator holds (512 of 64 bytes).
+        let older = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
+                                               "--port", "21000", "--count", "600", "--seconds", "8"])
+        defer { _ = older.interrupt() }
+        usleep(1_000_000)
+        let watch = try Child(Harness.synwave, ["listeners", "--watch", "--json", "--interval", "100ms",
+                                                "--netns", namespace.name])
+        try #require(watch.waitForStderr(seconds: 20) { $0.contains("watching TCP listeners") }, "\(watch.err.text)")
+        let newer = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
+                                               "--port", "22000", "--count", "3", "--seconds", "1.5"])
+        #expect(newer.finish(seconds: 10).status == 0)
+        usleep(800_000)
+        let watched = watch.interrupt()
+        #expect(watched.status == 0, "\(watched.stderr)")
+        #expect(!watched.stderr.contains("polling through sock_diag instead"), "the BPF listener iterator failed: \(watched.stderr)")
+
+        var portsByPoll: [Int: Set<Int>] = [:]
+        for line in watched.stdout.split(separator: "\n") {
+            guard let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  row["type"] as? String == "listener", int(row["netns"]) == Int(namespace.inode) else { continue }
+            portsByPoll[int(row["poll"]), default: []].insert(int(row["lport"]))
+        }
+        let older600 = Set(21000..<21600)
+        let polls = portsByPoll.keys.sorted()
+        let first = try #require(polls.first, "no listener rows: \(watched.stdout.suffix(1000))")
+        #expect(portsByPoll[first]!.isSuperset(of: older600), "older listeners missing from the first poll")
+        #expect(polls.contains { portsByPoll[$0] == older600.union(22000..<22003) }, "the newer listeners never showed with the older ones")
+        #expect(portsByPoll[polls.last!] == older600, "closed listeners still listed at the last poll")
+    }
+}
