@@ -98,6 +98,25 @@ import Testing
         #expect(row.acceptQueueFull && row.maxAcceptQueue == 3)
     }
 
+    @Test func anAckDropSeenByTheKernelBeforeItsSkDropsIsNoSynDrop() {
+        // The statistics are read after the dump: an ACK dropped in between is in them first.
+        var table = ListenerTable()
+        _ = table.update(polls: [Self.poll(acceptQueue: 3)], kernel: [:])
+        var unchanged = Self.poll(acceptQueue: 3)
+        unchanged.listeners = []
+        unchanged.complete = false
+        _ = table.update(polls: [unchanged], kernel: [42: ListenerKernelStats(acceptOverflows: 1)])
+        let later = table.update(polls: [Self.poll(acceptQueue: 3, drops: 2)], kernel: [42: ListenerKernelStats(acceptOverflows: 1)])
+        #expect(later.rows.first?.ackDrops == 1)
+        #expect(later.rows.first?.acceptOverflows == 1, "its two sk_drops increments are the ACK's, not SYNs")
+        // The same when the listener was in the poll for another reason (its queue moved).
+        var other = ListenerTable()
+        _ = other.update(polls: [Self.poll(acceptQueue: 2)], kernel: [:])
+        _ = other.update(polls: [Self.poll(acceptQueue: 3)], kernel: [42: ListenerKernelStats(acceptOverflows: 1)])
+        let next = other.update(polls: [Self.poll(acceptQueue: 3, drops: 2)], kernel: [42: ListenerKernelStats(acceptOverflows: 1)])
+        #expect(next.rows.first?.acceptOverflows == 1 && next.rows.first?.synDrops == 0)
+    }
+
     @Test func halfOpenRequestsMatchAWildcardListener() {
         var table = ListenerTable()
         let report = table.update(polls: [Self.poll(backlog: 4, requests: 5)],

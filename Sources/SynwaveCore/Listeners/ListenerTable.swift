@@ -87,6 +87,10 @@ public struct ListenerTable: Sendable {
         var dropsBaseline: UInt64
         var lastDrops: UInt64 = 0
         var lastAckDrops: UInt64 = 0
+        /// sk_drops increments that final ACKs already counted by the kernel event still owe:
+        /// the statistics are read after the dump, so an ACK dropped in between shows there
+        /// first, and its sk_drops at the next poll (not to be taken for SYN drops then).
+        var pendingAckShare: UInt64 = 0
         var synDropsAcceptFull: UInt64 = 0
         var synDropsSynFull: UInt64 = 0
         var acceptFullAtLastPoll = false
@@ -173,9 +177,14 @@ public struct ListenerTable: Sendable {
     private func apply(_ snapshot: ListenerSnapshot, synQueue: UInt32, stats: ListenerKernelStats, to t: inout Tracked) {
         let drops = UInt64(snapshot.drops) >= t.dropsBaseline ? UInt64(snapshot.drops) - t.dropsBaseline : 0
         let newDrops = drops >= t.lastDrops ? drops - t.lastDrops : 0
-        let newAckDrops = stats.acceptOverflows >= t.lastAckDrops ? stats.acceptOverflows - t.lastAckDrops : 0
-        let ackShare = newAckDrops * dropsPerAckOverflow
-        let newSynDrops = newDrops > ackShare ? newDrops - ackShare : 0
+        let ackShare = newAckShare(stats, t)
+        let owed = ackShare + t.pendingAckShare
+        let matched = min(owed, newDrops)
+        let newSynDrops = newDrops - matched
+        // What this poll's ACK drops still owe waits one observation of sk_drops, no longer:
+        // an older debt would only hide real SYN drops.
+        t.pendingAckShare = min(owed - matched, ackShare)
+        t.lastAckDrops = stats.acceptOverflows
         let acceptFull = snapshot.acceptQueue > snapshot.backlog
         if acceptFull || t.acceptFullAtLastPoll || stats.acceptQueueFullNow {
             t.synDropsAcceptFull += newSynDrops
@@ -192,13 +201,25 @@ public struct ListenerTable: Sendable {
         t.row.drops = drops
         t.row.maxSynQueue = max(t.row.maxSynQueue, synQueue)
         t.row.maxAcceptQueue = max(t.row.maxAcceptQueue, snapshot.acceptQueue)
-        apply(stats: stats, to: &t)
+        show(stats, in: &t)
+    }
+
+    /// New kernel statistics of a listener the poll did not list (its counters did not move):
+    /// its new ACK drops' sk_drops increments are still to come.
+    private func apply(stats: ListenerKernelStats, to t: inout Tracked) {
+        t.pendingAckShare += newAckShare(stats, t)
+        t.lastAckDrops = stats.acceptOverflows
+        show(stats, in: &t)
+    }
+
+    /// sk_drops increments due for the final ACKs dropped since the last look.
+    private func newAckShare(_ stats: ListenerKernelStats, _ t: Tracked) -> UInt64 {
+        (stats.acceptOverflows >= t.lastAckDrops ? stats.acceptOverflows - t.lastAckDrops : 0) * dropsPerAckOverflow
     }
 
     /// The kernel programs' view: exact final-ACK drops, SYN-ACK retransmits, peaks between polls.
-    private func apply(stats: ListenerKernelStats, to t: inout Tracked) {
+    private func show(_ stats: ListenerKernelStats, in t: inout Tracked) {
         t.stats = stats
-        t.lastAckDrops = stats.acceptOverflows
         t.row.maxSynQueue = max(t.row.maxSynQueue, stats.maxSynQueue)
         t.row.maxAcceptQueue = max(t.row.maxAcceptQueue, stats.maxAcceptQueue)
         t.row.ackDrops = stats.acceptOverflows
