@@ -153,15 +153,19 @@ struct ConnectionRecordIntegrationTests {
     /// tracepoint program (what older kernels fall back to; socket errors have none).
     @Test(arguments: RecordScenario.all, ["btf", "tracepoint"])
     func connectionRecord(_ scenario: RecordScenario, attach: String) throws {
-        let run = try InitContextFirings.retrying("\(scenario.name), \(attach)") { try Self.runScenario(scenario, attach: attach) }
+        // Classic tracepoints share one per-CPU guard: a softirq or timer firing one while any
+        // program (another test's too) runs on that CPU is skipped by the kernel, and no second
+        // program can rescue it. Counted, and then the exact counts below cannot hold: run again.
+        let run = try InitContextFirings.retrying("\(scenario.name), \(attach)", alsoWhen: { run in
+            let skips = InitContextFirings.recursionSkips(in: run.result.stderr)
+            return attach == "tracepoint" && skips > 0 ? "\(skips) firings skipped by the classic tracepoints' recursion guard" : nil
+        }) { try Self.runScenario(scenario, attach: attach) }
         let (records, result) = (run.records, run.result)
         #expect(result.status == 0, "\(result.stderr)")
         if attach == "btf" {
             #expect(result.stderr.contains(" 0 lost in the kernel"), "\(result.stderr)")
         } else {
-            // Classic tracepoints share one per-CPU guard: a softirq firing one while another
-            // program runs on that CPU is skipped by the kernel, and no second program can
-            // rescue it. What synwave owes there is that every such skip is counted.
+            // Recursion-guard skips are allowed here (see above): what synwave owes is that every one is counted.
             #expect(result.stderr.contains("lost in the kernel (0 ring buffer full, "), "\(result.stderr)")
             #expect(result.stderr.contains(", 0 not run by the kernel)"), "\(result.stderr)")
         }

@@ -25,18 +25,29 @@ final class InitContextFirings {
 
     var count: UInt64 { hits.reduce(0) { $0 + $1.count() } }
 
-    /// Runs `attempt` again while PID 1 was on the CPU for a firing during it, at most `attempts`
-    /// times in all; the last attempt is returned whatever happened during it.
-    static func retrying<T>(_ name: String, attempts: Int = 3, _ attempt: () throws -> T) throws -> T {
+    /// Runs `attempt` again while PID 1 was on the CPU for a firing during it, or while `lost`
+    /// finds another reason in its result, at most `attempts` times in all; the last attempt
+    /// is returned whatever happened during it.
+    static func retrying<T>(_ name: String, attempts: Int = 3, alsoWhen lost: (T) -> String? = { _ in nil },
+                            _ attempt: () throws -> T) throws -> T {
         var number = 1
         while true {
             let firings = try InitContextFirings()
             let value = try attempt()
             let crossed = firings.count
-            if crossed == 0 || number == attempts { return value }
+            let reason = crossed > 0
+                ? "\(crossed) tracepoint firings while PID 1 was on the CPU, which this kernel hides from BPF programs"
+                : lost(value)
+            guard let reason, number < attempts else { return value }
             number += 1
-            print("\(name): \(crossed) tracepoint firings while PID 1 was on the CPU, which this kernel hides "
-                  + "from BPF programs; attempt \(number) of \(attempts)")
+            print("\(name): \(reason); attempt \(number) of \(attempts)")
         }
+    }
+
+    /// How many firings a stop summary says the kernel's recursion guard skipped (0 if none).
+    static func recursionSkips(in summary: String) -> Int {
+        guard let end = summary.range(of: " skipped by the recursion guard") else { return 0 }
+        let digits = summary[..<end.lowerBound].reversed().prefix { $0.isNumber }
+        return Int(String(digits.reversed())) ?? 0
     }
 }
