@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* TCP state transitions: sock:inet_sock_set_state, typed (tp_btf) or classic. */
 #include "rescue.bpf.h"
-#include "netns.bpf.h"
+#include "classic.bpf.h"
 
 static __always_inline void fill_states(struct synwave_state_event *e, int oldstate, int newstate)
 {
@@ -41,7 +41,7 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 
 	family = sk->__sk_common.skc_family;
 	e->family = family;
-	e->netns = synwave_netns_of_net(sk->__sk_common.skc_net.net);
+	e->netns = synwave_netns(&sk->__sk_common);
 	/* skc_num shares a hot line with the rest of sock_common; inet_sport (a line further)
 	 * only when the port is already unhashed (skc_num = 0), as before X -> CLOSE fires. */
 	port = sk->__sk_common.skc_num;
@@ -133,7 +133,7 @@ static __always_inline void emit_state_tp_sized(struct trace_event_raw_inet_sock
 		return;
 	e->hdr.skaddr = (__u64)sk;
 	e->family = ctx->family;
-	e->netns = synwave_netns_of_net_classic(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	e->netns = synwave_netns_classic(sk);
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
 	/* The verifier allows only fixed-offset loads from a tracepoint ctx: copy arrays with probe reads. */
