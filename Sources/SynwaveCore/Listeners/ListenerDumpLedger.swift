@@ -19,12 +19,7 @@ public struct ListenerDumpLedger: Sendable {
             needsFullDump = true
             return false
         }
-        if full {
-            known = Set(cookies)
-            needsFullDump = known.count != Int(visited)
-            return !needsFullDump
-        }
-        known.formUnion(cookies)
+        if full { known = Set(cookies) } else { known.formUnion(cookies) }
         needsFullDump = known.count != Int(visited)
         return !needsFullDump
     }
