@@ -3,6 +3,7 @@
 public protocol ByteSink {
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeRawBufferPointer)
+    mutating func append(decimal value: UInt64)
 }
 
 extension Array: ByteSink where Element == UInt8 {
@@ -34,11 +35,71 @@ public struct ByteCursor: ByteSink {
 
     @inline(__always)
     public mutating func append(bytes: UnsafeRawBufferPointer) {
-        if count + bytes.count <= capacity, let source = bytes.baseAddress {
-            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        let length = bytes.count
+        if count + length <= capacity, let source = bytes.baseAddress {
+            let target = UnsafeMutableRawPointer(base + count)
+            if length <= 16 {
+                Self.copySmall(from: source, to: target, count: length)
+            } else {
+                target.copyMemory(from: source, byteCount: length)
+            }
         }
-        count += bytes.count
+        count += length
     }
+
+    /// Keys, short names and numbers: two possibly overlapping words instead of a libc call
+    /// (a byte loop would be turned back into one by the optimizer).
+    @inline(__always)
+    private static func copySmall(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
+        if count >= 8 {
+            target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self),
+                              toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 {
+            target.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self),
+                              toByteOffset: count - 4, as: UInt32.self)
+        } else if count > 0 {
+            target.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
+            target.storeBytes(of: source.load(fromByteOffset: count / 2, as: UInt8.self), toByteOffset: count / 2, as: UInt8.self)
+            target.storeBytes(of: source.load(fromByteOffset: count - 1, as: UInt8.self), toByteOffset: count - 1, as: UInt8.self)
+        }
+    }
+
+    /// Digits written straight into the reserved room, two per division: numbers are most of
+    /// a connection record's bytes, and a copy from a scratch buffer is a libc call each.
+    public mutating func append(decimal value: UInt64) {
+        let length = Self.decimalLength(value)
+        if count + length <= capacity {
+            var rest = value
+            var end = base + count + length
+            while rest >= 100 {
+                let pair = rest % 100
+                rest /= 100
+                end -= 2
+                end[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair / 10)
+                end[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: pair % 10)
+            }
+            if rest >= 10 {
+                end -= 2
+                end[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / 10)
+                end[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            } else {
+                end -= 1
+                end[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+            }
+        }
+        count += length
+    }
+
+    /// Decimal digits of `value` (1 for 0), from its bit length: log10(2) ≈ 1233 / 4096.
+    static func decimalLength(_ value: UInt64) -> Int {
+        let estimate = ((64 - value.leadingZeroBitCount) * 1233) >> 12
+        return max(1, estimate + (value >= powersOfTen[estimate] ? 1 : 0))
+    }
+
+    /// 10^0 ... 10^19.
+    private static let powersOfTen: [UInt64] = (0..<20).map { (0..<$0).reduce(UInt64(1)) { power, _ in power * 10 } }
 
     public mutating func append<S: Sequence>(contentsOf bytes: S) where S.Element == UInt8 {
         let done: Void? = bytes.withContiguousStorageIfAvailable { append(bytes: UnsafeRawBufferPointer($0)) }

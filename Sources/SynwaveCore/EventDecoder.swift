@@ -93,7 +93,7 @@ public enum EventDecoder {
         }
         return .success(.state(StateEvent(
             timestampNs: raw.hdr.ts_ns, socket: identity, netns: raw.netns, tgid: raw.tgid,
-            tid: raw.pid, comm: commString(&raw.comm), family: raw.family,
+            tid: raw.pid, comm: taskName(&raw.comm), family: raw.family,
             oldState: old, newState: new,
             sourceAddress: source, sourcePort: raw.sport,
             destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals,
@@ -188,11 +188,8 @@ public enum EventDecoder {
             acceptOverflows: raw.accept_overflows, inode: raw.inode)))
     }
 
-    /// A NUL-padded kernel comm; invalid UTF-8 is repaired, never trusted.
-    static func commString<T>(_ comm: inout T) -> String {
-        withUnsafeBytes(of: &comm) { raw in
-            let length = raw.firstIndex(of: 0) ?? raw.count
-            return String(decoding: raw[0..<length], as: UTF8.self)
-        }
+    /// A NUL-padded kernel comm; kept as bytes (text made from it repairs invalid UTF-8).
+    static func taskName<T>(_ comm: inout T) -> TaskName {
+        withUnsafeBytes(of: &comm) { TaskName(kernelBytes: $0) }
     }
 }

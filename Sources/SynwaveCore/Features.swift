@@ -129,11 +129,19 @@ public enum DerivedFeatures {
             : FeatureStatus(name: "keepalive_classification", attachment: ending,
                             detail: "keepalive vs retransmit timeouts from probe counts"))
 
-        for (name, what) in [("existing_connections", "connections open before start"),
-                             ("listener_polling", "current queue depths of every listener")] {
-            rows.append(facts.sockDiagFailure.map { FeatureStatus(name: name, attachment: .off, detail: "sock_diag: \($0)") }
-                ?? FeatureStatus(name: name, attachment: .sockDiag, detail: what))
+        rows.append(sockDiagRow("existing_connections", "connections open before start", facts))
+        // The listener iterator reads the marked listeners in the kernel; sock_diag is the fallback.
+        if attachment(.listenerIterator) == .btf {
+            rows.append(FeatureStatus(name: "listener_polling", attachment: .btf,
+                                      detail: "current queue depths of every listener, from the listener iterator"))
+        } else {
+            rows.append(sockDiagRow("listener_polling", "current queue depths of every listener", facts))
         }
         return rows
+    }
+
+    private static func sockDiagRow(_ name: String, _ what: String, _ facts: Facts) -> FeatureStatus {
+        facts.sockDiagFailure.map { FeatureStatus(name: name, attachment: .off, detail: "sock_diag: \($0)") }
+            ?? FeatureStatus(name: name, attachment: .sockDiag, detail: what)
     }
 }

@@ -54,6 +54,11 @@ public struct JSONLine {
         bytes.appendJSONQuoted(value)
     }
 
+    public mutating func field(_ name: StaticString, _ value: TaskName) {
+        key(name)
+        bytes.appendJSONQuoted(value)
+    }
+
     public mutating func field(_ name: StaticString, literal value: StaticString) {
         key(name)
         bytes.append(UInt8(ascii: "\""))

@@ -43,7 +43,7 @@ public struct StateEvent: Equatable, Sendable {
     /// The task on the CPU: the owner only for syscall-driven transitions.
     public var tgid: UInt32
     public var tid: UInt32
-    public var comm: String
+    public var comm: TaskName
     public var family: UInt16
     public var oldState: TCPState
     public var newState: TCPState
@@ -58,7 +58,7 @@ public struct StateEvent: Equatable, Sendable {
     public var address: UInt64
 
     public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, tgid: UInt32, tid: UInt32,
-                comm: String, family: UInt16, oldState: TCPState, newState: TCPState,
+                comm: TaskName, family: UInt16, oldState: TCPState, newState: TCPState,
                 sourceAddress: IPAddress, sourcePort: UInt16, destinationAddress: IPAddress,
                 destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil, address: UInt64 = 0) {
         self.timestampNs = timestampNs

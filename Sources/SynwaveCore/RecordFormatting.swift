@@ -22,7 +22,7 @@ extension StateEventFormatter {
         if r.pid == 0 { out.append(UInt8(ascii: "-")) } else { out.append(decimal: UInt64(r.pid)) }
         if r.ownerInferred, r.pid != 0 { out.append(UInt8(ascii: "*")) }
         endColumn(2)
-        out.append(contentsOf: (r.comm.isEmpty ? "-" : r.comm).utf8); endColumn(3)
+        if r.comm.isEmpty { out.append(UInt8(ascii: "-")) } else { out.append(taskName: r.comm) }; endColumn(3)
         if let e = r.endpoints {
             e.localAddress.unmapped.appendEndpoint(port: e.localPort, to: &out); endColumn(4)
             out.append(static: "->"); endColumn(5)

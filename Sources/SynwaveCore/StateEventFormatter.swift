@@ -33,7 +33,7 @@ public struct StateEventFormatter: Sendable {
         func endColumn(_ index: Int) { Self.padColumn(to: Self.columns[index].width, from: &start, in: &out) }
         appendClockTime(e.timestampNs, to: &out); endColumn(0)
         out.append(decimal: UInt64(e.tgid)); endColumn(1)
-        out.append(contentsOf: e.comm.utf8); endColumn(2)
+        out.append(taskName: e.comm); endColumn(2)
         e.sourceAddress.unmapped.appendEndpoint(port: e.sourcePort, to: &out); endColumn(3)
         out.append(static: "->"); endColumn(4)
         e.destinationAddress.unmapped.appendEndpoint(port: e.destinationPort, to: &out); endColumn(5)

@@ -12,7 +12,7 @@ private struct Script {
     static let serverEnds = Endpoints(localAddress: remote, localPort: 80, remoteAddress: local, remotePort: 40000)
 
     mutating func state(_ socket: SocketIdentity, at us: UInt64, _ old: TCPState, _ new: TCPState,
-                        pid: UInt32 = 7, comm: String = "app", error: Int32 = 0, wiped: Bool = false,
+                        pid: UInt32 = 7, comm: TaskName = "app", error: Int32 = 0, wiped: Bool = false,
                         totals: TCPTotals? = nil, address: UInt64 = 0, noPeer: Bool = false) {
         let ends = socket == Self.client ? Self.clientEnds : Self.serverEnds
         events.append(.state(StateEvent(

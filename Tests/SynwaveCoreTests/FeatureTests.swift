@@ -30,6 +30,14 @@ import Testing
         #expect(rows.values.allSatisfy { $0.enabled })
         #expect(rows["socket_cookies"]?.attachment == .btf)
         #expect(rows["existing_connections"]?.attachment == .sockDiag)
+        #expect(rows["listener_polling"]?.attachment == .btf)
+    }
+
+    @Test func listenersPolledThroughSockDiagWithoutTheIterator() {
+        var modes = Dictionary(uniqueKeysWithValues: Feature.allCases.map { ($0, FeatureAttachment.btf) })
+        modes[.listenerIterator] = .off
+        #expect(derive(modes)["listener_polling"]?.attachment == .sockDiag)
+        #expect(derive(modes, sockDiag: "sock_diag dump failed: Permission denied")["listener_polling"]?.enabled == false)
     }
 
     /// A 5.10-like kernel: classic tracepoints everywhere, no reset reasons, no err, no error report.

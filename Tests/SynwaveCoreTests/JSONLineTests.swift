@@ -42,3 +42,48 @@ import Testing
         #expect(storage[4...].allSatisfy { $0 == 0xAA })
     }
 }
+
+@Suite struct DecimalTests {
+    static let values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 4_026_531_840,
+                                   1_700_000_000_123_456_789, 9_999_999_999_999_999_999, 10_000_000_000_000_000_000, .max]
+        + (0..<20).map { (0..<$0).reduce(UInt64(1)) { p, _ in p * 10 } }
+
+    @Test(arguments: values) func cursorAndArrayWriteTheSameDigits(value: UInt64) {
+        var array: [UInt8] = []
+        array.append(decimal: value)
+        #expect(String(decoding: array, as: UTF8.self) == String(value))
+        var cursorBytes: [UInt8] = []
+        JSONLine.write(into: &cursorBytes) { o in o.field("n", value) }
+        #expect(String(decoding: cursorBytes, as: UTF8.self) == "{\"n\":\(value)}")
+        #expect(ByteCursor.decimalLength(value) == String(value).count)
+    }
+
+    @Test func digitsPastTheReservedRoomAreCountedNotWritten() {
+        var room = [UInt8](repeating: 0, count: 4)
+        room.withUnsafeMutableBufferPointer { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress!, capacity: 4)
+            cursor.append(decimal: 123_456)
+            #expect(cursor.count == 6 && cursor.overflowed)
+        }
+        #expect(room == [0, 0, 0, 0])
+    }
+}
+
+@Suite struct ByteCursorTests {
+    /// Every length around the word-copy thresholds lands whole, and nothing past it is touched.
+    @Test(arguments: 0...40) func appendsEveryLengthExactly(length: Int) {
+        let source = (0..<length).map { UInt8(truncatingIfNeeded: 0x41 + $0) }
+        var room = [UInt8](repeating: 0xee, count: 64)
+        let written = room.withUnsafeMutableBufferPointer { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress! + 3, capacity: 50)
+            cursor.append(UInt8(ascii: "<"))
+            source.withUnsafeBytes { cursor.append(bytes: $0) }
+            cursor.append(UInt8(ascii: ">"))
+            return cursor.count
+        }
+        #expect(written == length + 2)
+        #expect(Array(room[0..<3]) == [0xee, 0xee, 0xee])
+        #expect(Array(room[3..<(5 + length)]) == [UInt8(ascii: "<")] + source + [UInt8(ascii: ">")])
+        #expect(room[(5 + length)...].allSatisfy { $0 == 0xee })
+    }
+}

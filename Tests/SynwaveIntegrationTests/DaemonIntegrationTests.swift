@@ -56,7 +56,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom.types["synwave_handshake_seconds"], "histogram")
         XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"}"], 1)
-        XCTAssertEqual(prom["synwave_feature_enabled{feature=\"listener_polling\",attached=\"sock_diag\"}"], 1)
+        XCTAssertEqual(prom["synwave_feature_enabled{feature=\"listener_polling\",attached=\"tp_btf\"}"], 1)
         XCTAssertNotNil(prom.samples.keys.first { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(run.netns)\"") })
 
         // The metrics log's last line carries the same values.

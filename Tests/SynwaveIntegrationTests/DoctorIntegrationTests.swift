@@ -31,7 +31,8 @@ struct DoctorIntegrationTests {
             #expect(rows[name]?.attachment == "tp_btf", "\(name)")
         }
         #expect(rows["existing_connections"]?.attachment == "sock_diag")
-        #expect(rows["listener_polling"]?.attachment == "sock_diag")
+        #expect(rows["listener_iterator"]?.attachment == "tp_btf")
+        #expect(rows["listener_polling"]?.attachment == "tp_btf", "the iterator, as the daemon polls")
     }
 
     @Test func classicTracepointsWhereAsked() throws {

@@ -20,7 +20,7 @@ public struct ConnectionRecord: Equatable, Sendable {
     public var role: ConnectionRole
     /// The owner: syscall-context pid/comm; for servers, the listener's until the child's own syscall.
     public var pid: UInt32
-    public var comm: String
+    public var comm: TaskName
     /// The owner was taken from the listener, not seen on this socket.
     public var ownerInferred: Bool
     /// Tracing started after this connection did (first seen mid-life).

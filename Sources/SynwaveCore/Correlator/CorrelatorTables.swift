@@ -4,7 +4,7 @@
 /// right task): a server child's transitions happen in softirq, where the task is not its owner.
 struct ListenerOwners: Sendable {
     private struct Key: Hashable { var netns: UInt32; var port: UInt16 }
-    private var owners: [Key: (pid: UInt32, comm: String)] = [:]
+    private var owners: [Key: (pid: UInt32, comm: TaskName)] = [:]
     private let capacity = 65_536
 
     mutating func opened(_ event: StateEvent) {
@@ -16,7 +16,7 @@ struct ListenerOwners: Sendable {
         owners[Key(netns: event.netns, port: event.sourcePort)] = nil
     }
 
-    func owner(netns: UInt32, port: UInt16) -> (pid: UInt32, comm: String)? {
+    func owner(netns: UInt32, port: UInt16) -> (pid: UInt32, comm: TaskName)? {
         owners[Key(netns: netns, port: port)]
     }
 }

@@ -29,7 +29,7 @@ public struct SocketMachine: Sendable {
     public private(set) var startNs: UInt64
     public private(set) var lastNs: UInt64
     public private(set) var closeNs: UInt64 = 0
-    public private(set) var comm: String
+    public private(set) var comm: TaskName
     /// old state (4 bits) | new state (4 bits) | ns since startNs (56 bits), in time order.
     private var transitions = InlineArray<6, UInt64>(repeating: 0)
     public private(set) var socket: SocketIdentity
@@ -60,7 +60,7 @@ public struct SocketMachine: Sendable {
     }
 
     /// Starts a machine from the first event seen for a socket.
-    public init(first event: StateEvent, owner: (pid: UInt32, comm: String)?) {
+    public init(first event: StateEvent, owner: (pid: UInt32, comm: TaskName)?) {
         socket = event.socket
         netns = event.netns
         startNs = event.timestampNs
@@ -82,7 +82,7 @@ public struct SocketMachine: Sendable {
             ownerInferred = true
         } else if role == .server, !Self.isSyscallDriven(event) {
             pid = 0
-            comm = ""
+            comm = .empty
             ownerInferred = true
         } else {
             pid = event.tgid
@@ -101,7 +101,7 @@ public struct SocketMachine: Sendable {
         role = existing.isServer ? .server : .client
         firstSeenMidLife = true
         pid = existing.owner?.pid ?? 0
-        comm = existing.owner?.comm ?? ""
+        comm = existing.owner?.comm ?? .empty
         ownerInferred = existing.owner == nil
         endpoints = PackedEndpoints(existing.endpoints)
         // The state found, as a transition from the state to itself (never a real one).

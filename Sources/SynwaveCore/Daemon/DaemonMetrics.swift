@@ -138,7 +138,7 @@ public struct DaemonMetrics: Sendable {
         for row in exported {
             let labels = [("netns", String(row.listener.netns)), ("namespace", row.namespaceName),
                           ("address", row.listener.address.description), ("port", String(row.listener.port)),
-                          ("comm", row.owner?.comm ?? "")]
+                          ("comm", row.owner?.comm.description ?? "")]
             synQueue.add(row.synQueue, labels)
             synQueueMax.add(row.maxSynQueue, labels)
             acceptQueue.add(row.acceptQueue, labels)

@@ -18,7 +18,7 @@ extension StateEventFormatter {
         e.listener.address.unmapped.appendEndpoint(port: e.listener.port, to: &out)
         if let owner = e.owner {
             out.append(static: " (")
-            out.append(contentsOf: owner.comm.utf8)
+            out.append(taskName: owner.comm)
             out.append(UInt8(ascii: " "))
             out.append(decimal: UInt64(owner.pid))
             out.append(UInt8(ascii: ")"))

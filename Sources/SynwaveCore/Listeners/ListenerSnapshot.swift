@@ -40,9 +40,9 @@ public struct RequestSnapshot: Equatable, Sendable {
 /// Who holds a listening socket open.
 public struct SocketOwner: Equatable, Sendable {
     public var pid: UInt32
-    public var comm: String
+    public var comm: TaskName
 
-    public init(pid: UInt32, comm: String) {
+    public init(pid: UInt32, comm: TaskName) {
         self.pid = pid
         self.comm = comm
     }

@@ -67,7 +67,7 @@ public final class OwnerResolver: @unchecked Sendable {
                 guard target.hasPrefix("socket:["), let inode = UInt64(target.dropFirst(8).dropLast()) else { continue }
                 if comm == nil { comm = Self.comm(of: pidName) }
                 // The first holder in pid order: usually the parent that listened before forking.
-                if found[inode] == nil { found[inode] = SocketOwner(pid: pid, comm: comm ?? "?") }
+                if found[inode] == nil { found[inode] = SocketOwner(pid: pid, comm: TaskName(comm ?? "?")) }
             }
         }
         owners = found

@@ -1,0 +1,77 @@
+/// A task's name (comm) as the kernel keeps it: at most 15 bytes, NUL-padded to 16.
+///
+/// Stored inline as two words rather than as a `String`, so that the events and socket
+/// machines holding one are plain values: copying them (several times per kernel event) is a
+/// memcpy, with no reference counting. Bytes are kept as the kernel gave them; text made
+/// from them repairs invalid UTF-8.
+public struct TaskName: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public static let capacity = 15
+
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    public static let empty = TaskName()
+
+    private init() {}
+
+    /// The bytes up to the first NUL (at most 15): what follows the name in the kernel's
+    /// buffer is not part of it.
+    public init(kernelBytes raw: UnsafeRawBufferPointer) {
+        withUnsafeMutableBytes(of: &self) { name in
+            for index in 0..<min(raw.count, Self.capacity) {
+                let byte = raw[index]
+                if byte == 0 { break }
+                name[index] = byte
+            }
+        }
+    }
+
+    /// A name from text, cut to the kernel's 15 bytes (as `prctl(PR_SET_NAME)` would).
+    public init(_ text: String) {
+        var text = text
+        self = text.withUTF8 { TaskName(kernelBytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(value)
+    }
+
+    public var isEmpty: Bool { low & 0xff == 0 }
+
+    /// The name's bytes (without padding), valid for the duration of `body`.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: self) { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[0..<(raw.firstIndex(of: 0) ?? raw.count)]))
+        }
+    }
+
+    /// Every byte is ASCII: the bytes are already valid UTF-8, as they are.
+    var isASCII: Bool { (low | high) & 0x8080_8080_8080_8080 == 0 }
+
+    public var description: String {
+        withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension ByteSink {
+    /// The name as text; invalid UTF-8 is repaired.
+    public mutating func append(taskName name: TaskName) {
+        if name.isASCII {
+            name.withBytes { append(bytes: $0) }
+        } else {
+            var text = name.description
+            text.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    /// The name as a JSON string literal.
+    public mutating func appendJSONQuoted(_ name: TaskName) {
+        if name.isASCII, name.withBytes({ !$0.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }) {
+            append(UInt8(ascii: "\""))
+            name.withBytes { append(bytes: $0) }
+            append(UInt8(ascii: "\""))
+        } else {
+            appendJSONQuoted(name.description)
+        }
+    }
+}
