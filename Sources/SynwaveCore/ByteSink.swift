@@ -47,6 +47,17 @@ public struct ByteCursor: ByteSink {
         count += length
     }
 
+    /// JSON keys and literals, without the closure of `withUTF8Buffer` (a one-character
+    /// literal may be stored as a scalar, not as bytes: that one takes the closure).
+    @inline(__always)
+    public mutating func append(static text: StaticString) {
+        if text.hasPointerRepresentation {
+            append(bytes: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        } else {
+            text.withUTF8Buffer { append(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
     /// Keys, short names and numbers: two possibly overlapping words instead of a libc call
     /// (a byte loop would be turned back into one by the optimizer).
     @inline(__always)
@@ -98,8 +109,14 @@ public struct ByteCursor: ByteSink {
         return max(1, estimate + (value >= powersOfTen[estimate] ? 1 : 0))
     }
 
-    /// 10^0 ... 10^19.
-    private static let powersOfTen: [UInt64] = (0..<20).map { (0..<$0).reduce(UInt64(1)) { power, _ in power * 10 } }
+    /// 10^0 ... 10^19, as a literal: the compiler lays it out statically, with no lazy
+    /// initialization check at each use.
+    private static let powersOfTen: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+        10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000,
+        1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000,
+        10_000_000_000_000_000_000,
+    ]
 
     public mutating func append<S: Sequence>(contentsOf bytes: S) where S.Element == UInt8 {
         let done: Void? = bytes.withContiguousStorageIfAvailable { append(bytes: UnsafeRawBufferPointer($0)) }

@@ -87,3 +87,19 @@ import Testing
         #expect(room[(5 + length)...].allSatisfy { $0 == 0xee })
     }
 }
+
+extension ByteCursorTests {
+    @Test func staticTextOfEveryRepresentation() {
+        var room = [UInt8](repeating: 0, count: 16)
+        let written = room.withUnsafeMutableBufferPointer { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress!, capacity: 16)
+            let scalar: StaticString = "é"
+            cursor.append(static: "ab")
+            cursor.append(static: scalar)
+            cursor.append(static: "")
+            cursor.append(static: "c")
+            return cursor.count
+        }
+        #expect(Array(room[..<written]) == Array("abéc".utf8))
+    }
+}
