@@ -24,15 +24,38 @@ public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Turns raw ring buffer records (synwave_abi.h layouts) into `KernelEvent`s.
 public enum EventDecoder {
+    /// One record on its own.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<KernelEvent, DecodeError> {
+        var events: [KernelEvent] = []
+        if let error = decode(bytes, into: &events) { return .failure(error) }
+        return .success(events[0])
+    }
+
+    /// Appends the record's event to `events`, or returns why it could not be decoded. The
+    /// reader's path: a state event is built straight into the batch, not passed up through a
+    /// `Result` (each copy of it showed in the daemon's profile).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, into events: inout [KernelEvent]) -> DecodeError? {
         let headerSize = MemoryLayout<synwave_event_header>.size
         guard bytes.count >= headerSize, bytes.baseAddress != nil else {
-            return .failure(.truncated(size: bytes.count))
+            return .truncated(size: bytes.count)
         }
         let header = bytes.loadUnaligned(as: synwave_event_header.self)
+        if UInt32(header.type) == SYNWAVE_EVENT_STATE.rawValue {
+            return decodeState(header, bytes, into: &events)
+        }
+        switch decodeOther(header, bytes) {
+        case .success(let event):
+            events.append(event)
+            return nil
+        case .failure(let error):
+            return error
+        }
+    }
+
+    private static func decodeOther(
+        _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer
+    ) -> Result<KernelEvent, DecodeError> {
         switch UInt32(header.type) {
-        case SYNWAVE_EVENT_STATE.rawValue:
-            return decodeState(header, bytes)
         case SYNWAVE_EVENT_RETRANSMIT.rawValue:
             return checkedSize(header, bytes, synwave_retransmit_event.self).flatMap { decodeRetransmit($0) }
         case SYNWAVE_EVENT_RESET.rawValue:
@@ -62,26 +85,25 @@ public enum EventDecoder {
     /// with one copy into a local: state records are most of the stream, and each further copy
     /// of the 144-byte record (through `Result`s and closures) showed in the daemon's profile.
     private static func decodeState(
-        _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer
-    ) -> Result<KernelEvent, DecodeError> {
+        _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer, into events: inout [KernelEvent]
+    ) -> DecodeError? {
         let short = Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS)
         let size = Int(header.size) == short && header.flags & SYNWAVE_EVF_TOTALS.rawValue == 0
             ? short : MemoryLayout<synwave_state_event>.size
         guard Int(header.size) == size, bytes.count >= size else {
-            return .failure(.sizeMismatch(type: header.type, declared: Int(header.size),
-                                          actual: bytes.count, expected: size))
+            return .sizeMismatch(type: header.type, declared: Int(header.size), actual: bytes.count, expected: size)
         }
         var raw = synwave_state_event()
         withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<size])) }
-        guard let old = TCPState(rawValue: raw.oldstate) else { return .failure(.invalidState(raw.oldstate)) }
-        guard let new = TCPState(rawValue: raw.newstate) else { return .failure(.invalidState(raw.newstate)) }
+        guard let old = TCPState(rawValue: raw.oldstate) else { return .invalidState(raw.oldstate) }
+        guard let new = TCPState(rawValue: raw.newstate) else { return .invalidState(raw.newstate) }
         let addresses = withUnsafeBytes(of: &raw.saddr) { s in
             withUnsafeBytes(of: &raw.daddr) { d in
                 (IPAddress(family: raw.family, bytes: s), IPAddress(family: raw.family, bytes: d))
             }
         }
         guard let source = addresses.0, let destination = addresses.1 else {
-            return .failure(.invalidFamily(raw.family))
+            return .invalidFamily(raw.family)
         }
         let identity = identity(raw.hdr)
         var totals: TCPTotals?
@@ -91,13 +113,14 @@ public enum EventDecoder {
                                segsOut: t.segs_out, segsIn: t.segs_in, totalRetrans: t.total_retrans,
                                srttMicros: t.srtt_us, mssCache: t.mss_cache)
         }
-        return .success(.state(StateEvent(
+        events.append(.state(StateEvent(
             timestampNs: raw.hdr.ts_ns, socket: identity, netns: raw.netns, tgid: raw.tgid,
             tid: raw.pid, comm: taskName(&raw.comm), family: raw.family,
             oldState: old, newState: new,
             sourceAddress: source, sourcePort: raw.sport,
             destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals,
             address: raw.hdr.skaddr)))
+        return nil
     }
 
     private static func identity(_ header: synwave_event_header) -> SocketIdentity {

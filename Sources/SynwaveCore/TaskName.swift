@@ -17,6 +17,19 @@ public struct TaskName: Hashable, Sendable, ExpressibleByStringLiteral, CustomSt
     /// The bytes up to the first NUL (at most 15): what follows the name in the kernel's
     /// buffer is not part of it.
     public init(kernelBytes raw: UnsafeRawBufferPointer) {
+        if raw.count >= 16 {
+            // The decoder's path, once per kernel event: whole words, the NUL found by bit tricks.
+            low = raw.loadUnaligned(as: UInt64.self).littleEndian
+            high = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian & 0x00ff_ffff_ffff_ffff
+            if let end = Self.firstZeroByte(low) {
+                low &= Self.bytesBelow(end)
+                high = 0
+            } else if let end = Self.firstZeroByte(high) {
+                high &= Self.bytesBelow(end)
+            }
+            (low, high) = (UInt64(littleEndian: low), UInt64(littleEndian: high))
+            return
+        }
         withUnsafeMutableBytes(of: &self) { name in
             for index in 0..<min(raw.count, Self.capacity) {
                 let byte = raw[index]
@@ -30,6 +43,18 @@ public struct TaskName: Hashable, Sendable, ExpressibleByStringLiteral, CustomSt
     public init(_ text: String) {
         var text = text
         self = text.withUTF8 { TaskName(kernelBytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Index of the lowest zero byte of a little-endian word. The classic test flags the lowest
+    /// zero byte exactly (only bytes above it can be flagged falsely).
+    private static func firstZeroByte(_ word: UInt64) -> Int? {
+        let flags = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+        return flags == 0 ? nil : flags.trailingZeroBitCount / 8
+    }
+
+    /// A mask of the bytes below byte `index`.
+    private static func bytesBelow(_ index: Int) -> UInt64 {
+        index == 0 ? 0 : (1 << UInt64(index * 8)) &- 1
     }
 
     public init(stringLiteral value: String) {

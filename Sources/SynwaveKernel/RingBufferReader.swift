@@ -105,14 +105,12 @@ public final class RingBufferReader: @unchecked Sendable {
 
     private func handle(_ record: UnsafeRawBufferPointer) {
         pendingReceived += 1
-        switch EventDecoder.decode(record) {
-        case .success(let event):
-            if case .state = event { pendingStateChanges += 1 }
-            batch.append(event)
-            if batch.count >= maxBatch { flush() }
-        case .failure:
+        if EventDecoder.decode(record, into: &batch) != nil {
             pendingDecodeErrors += 1
+            return
         }
+        if case .state = batch[batch.count - 1] { pendingStateChanges += 1 }
+        if batch.count >= maxBatch { flush() }
     }
 
     private func flush() {

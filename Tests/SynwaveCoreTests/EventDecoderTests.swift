@@ -29,6 +29,17 @@ import Testing
         #expect(e.totals?.mssCache == 65483)
     }
 
+    /// The reader's path appends each good record to its batch and leaves the batch as it was for a bad one.
+    @Test func decodingIntoABatchAppendsOnlyWhatDecodes() {
+        var batch: [KernelEvent] = []
+        let records = [RawEvents.state(cookie: 1), RawEvents.state(old: 99), RawEvents.shortState(), Array(RawEvents.state().prefix(20))]
+        let errors = records.map { record in record.withUnsafeBytes { EventDecoder.decode($0, into: &batch) } }
+        #expect(errors[0] == nil && errors[2] == nil)
+        #expect(errors[1] == .invalidState(99) && errors[3] == .truncated(size: 20))
+        #expect(batch.count == 2)
+        #expect(batch.first.map { if case .state(let e) = $0 { e.socket.value == 1 } else { false } } == true)
+    }
+
     @Test func decodesRecordWithoutTotals() throws {
         let e = try RawEvents.stateEvent(RawEvents.shortState() + [0, 0, 0, 0, 0, 0, 0, 0])
         #expect(e.oldState == .synSent && e.newState == .established)

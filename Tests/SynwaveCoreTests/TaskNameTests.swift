@@ -24,6 +24,21 @@ import Testing
         #expect(!name.isEmpty && TaskName.empty.isEmpty && kernelName([]).isEmpty)
     }
 
+    /// The word path against the byte rule: up to the first NUL, at most 15 bytes.
+    @Test(arguments: 0...16) func everyNulPositionAndWhatFollows(length: Int) {
+        let bytes = (0..<16).map { $0 < length ? UInt8(0x61 + $0) : $0 == length ? 0 : 0x80 | UInt8($0) }
+        let name = kernelName(bytes)
+        let expected = Array(bytes.prefix(min(length, 15)))
+        #expect(name.withBytes { Array($0) } == expected)
+        #expect(name == expected.withUnsafeBytes { TaskName(kernelBytes: $0) }, "the short path agrees")
+    }
+
+    @Test func bytesAboveTheFirstNulNeverCount() {
+        // 0x01 right after a NUL is what fools the zero-byte test for later bytes.
+        let name = kernelName([0x41, 0, 0x01, 0x00, 0x42, 0x01, 0, 0, 0x43, 0, 0x01, 0, 0, 0, 0, 0])
+        #expect(name == "A")
+    }
+
     @Test func textIsCutToTheKernelsFifteenBytes() {
         let name = TaskName("a-very-long-process-name")
         #expect(name.description == "a-very-long-pro")
