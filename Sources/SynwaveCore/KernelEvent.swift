@@ -88,6 +88,17 @@ public enum KernelEvent: Equatable, Sendable {
     case socket(SocketEvent)
     case listener(ListenerEvent)
 
+    /// The network namespace the event happened in.
+    public var netns: UInt32 {
+        switch self {
+        case .state(let e): e.netns
+        case .retransmit(let e): e.netns
+        case .reset(let e): e.netns
+        case .socket(let e): e.netns
+        case .listener(let e): e.listener.netns
+        }
+    }
+
     public var timestampNs: UInt64 {
         switch self {
         case .state(let e): e.timestampNs

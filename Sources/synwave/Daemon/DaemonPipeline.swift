@@ -15,8 +15,9 @@ struct DaemonBatch: Sendable {
 final class DaemonPipeline: Service, @unchecked Sendable {
     private let batches: AsyncStream<[KernelEvent]>
     private var correlator: Correlator
-    /// Events from other namespaces are dropped before correlation (config `only_netns`).
-    private let namespaces: EventFilter
+    /// Events from other namespaces are dropped before correlation (config `only_netns`). A
+    /// handful of inodes: a linear search per event costs less than hashing.
+    private let onlyNetns: [UInt32]
     /// Listener events come from softirq context: their owner is found by socket inode, once here for every output.
     private let owners = OwnerResolver()
     private let outputs: [AsyncStream<DaemonBatch>.Continuation]
@@ -29,7 +30,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         self.batches = batches
         self.logger = logger
         self.correlator = Correlator(options: correlator)
-        namespaces = EventFilter(netns: onlyNetns)
+        self.onlyNetns = onlyNetns.sorted()
         let log = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
         let tail = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
         eventLogBatches = log.stream
@@ -44,7 +45,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         // Connections open before the programs were attached end with records too (first seen mid-life).
         let existing = ExistingConnections.snapshot()
         let adopted = correlator.adopt(existing.connections.filter {
-            namespaces.netns.isEmpty || namespaces.netns.contains($0.netns)
+            wanted(netns: $0.netns)
         }, nowNs: Clocks.bootNs())
         logger.info("connections already open, tracked from now", metadata: ["connections.adopted": "\(adopted)"])
         for failure in existing.failures {
@@ -70,8 +71,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     /// The batch itself unless it must change: copying thousands of events costs more than checking them.
     private func prepare(_ batch: [KernelEvent]) -> [KernelEvent] {
         var events = batch
-        if !namespaces.netns.isEmpty, !batch.allSatisfy({ namespaces.matches($0) }) {
-            events = batch.filter { namespaces.matches($0) }
+        if !onlyNetns.isEmpty, !batch.allSatisfy({ wanted(netns: $0.netns) }) {
+            events = batch.filter { wanted(netns: $0.netns) }
         }
         guard events.contains(where: { if case .listener = $0 { true } else { false } }) else { return events }
         for index in events.indices {
@@ -81,6 +82,10 @@ final class DaemonPipeline: Service, @unchecked Sendable {
             }
         }
         return events
+    }
+
+    private func wanted(netns: UInt32) -> Bool {
+        onlyNetns.isEmpty || onlyNetns.contains(netns)
     }
 
     private func publish(_ batch: DaemonBatch) {
