@@ -37,12 +37,7 @@ public struct ByteCursor: ByteSink {
     public mutating func append(bytes: UnsafeRawBufferPointer) {
         let length = bytes.count
         if count + length <= capacity, let source = bytes.baseAddress {
-            let target = UnsafeMutableRawPointer(base + count)
-            if length <= 16 {
-                Self.copySmall(from: source, to: target, count: length)
-            } else {
-                target.copyMemory(from: source, byteCount: length)
-            }
+            Self.copySmallOrMore(from: source, to: UnsafeMutableRawPointer(base + count), count: length)
         }
         count += length
     }
@@ -55,6 +50,40 @@ public struct ByteCursor: ByteSink {
             append(bytes: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         } else {
             text.withUTF8Buffer { append(bytes: UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    /// `,"name":` (the comma only after another field), checked and counted once: most of a
+    /// connection record's bytes are its 45 keys.
+    @inline(__always)
+    mutating func appendJSONKey(_ name: StaticString, afterAnother: Bool) {
+        guard name.hasPointerRepresentation else {
+            if afterAnother { append(UInt8(ascii: ",")) }
+            append(UInt8(ascii: "\""))
+            append(static: name)
+            append(static: "\":")
+            return
+        }
+        let comma = afterAnother ? 1 : 0
+        let length = name.utf8CodeUnitCount + 3 + comma
+        if count + length <= capacity {
+            let target = base + count
+            target[0] = UInt8(ascii: ",")
+            target[comma] = UInt8(ascii: "\"")
+            Self.copySmallOrMore(from: UnsafeRawPointer(name.utf8Start), to: UnsafeMutableRawPointer(target + comma + 1),
+                                 count: name.utf8CodeUnitCount)
+            target[length - 2] = UInt8(ascii: "\"")
+            target[length - 1] = UInt8(ascii: ":")
+        }
+        count += length
+    }
+
+    @inline(__always)
+    private static func copySmallOrMore(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
+        if count <= 16 {
+            copySmall(from: source, to: target, count: count)
+        } else {
+            target.copyMemory(from: source, byteCount: count)
         }
     }
 

@@ -41,12 +41,8 @@ public struct JSONLine {
     }
 
     private mutating func key(_ name: StaticString) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
+        bytes.appendJSONKey(name, afterAnother: !first)
         first = false
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(static: name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
     }
 
     public mutating func field(_ name: StaticString, _ value: String) {

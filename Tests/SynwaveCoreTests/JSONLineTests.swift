@@ -103,3 +103,29 @@ extension ByteCursorTests {
         #expect(Array(room[..<written]) == Array("abéc".utf8))
     }
 }
+
+extension JSONLineTests {
+    /// Keys short and long (the word copies end at 16 bytes), first and not, and a one-character key.
+    @Test func keysOfEveryLengthBetweenFields() throws {
+        var out: [UInt8] = []
+        JSONLine.write(into: &out) { o in
+            o.field("a", UInt64(1))
+            o.field("sport", UInt64(2))
+            o.field("first_seen_mid_life", bool: true)
+            o.field("sixteen_byte_key", UInt64(3))
+            o.object("nested") { n in n.field("b", UInt64(4)) }
+        }
+        #expect(String(decoding: out, as: UTF8.self)
+            == #"{"a":1,"sport":2,"first_seen_mid_life":true,"sixteen_byte_key":3,"nested":{"b":4}}"#)
+    }
+
+    @Test func aKeyPastTheReservedRoomIsCountedNotWritten() {
+        var room = [UInt8](repeating: 0xee, count: 8)
+        room.withUnsafeMutableBufferPointer { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress!, capacity: 6)
+            cursor.appendJSONKey("handshake_us", afterAnother: true)
+            #expect(cursor.count == 16 && cursor.overflowed)
+        }
+        #expect(room.allSatisfy { $0 == 0xee })
+    }
+}
