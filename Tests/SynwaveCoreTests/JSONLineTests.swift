@@ -47,6 +47,7 @@ import Testing
     static let values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 4_026_531_840,
                                    1_700_000_000_123_456_789, 9_999_999_999_999_999_999, 10_000_000_000_000_000_000, .max]
         + (0..<20).map { (0..<$0).reduce(UInt64(1)) { p, _ in p * 10 } }
+        + (1..<20).map { (0..<$0).reduce(UInt64(1)) { p, _ in p * 10 } - 1 }
 
     @Test(arguments: values) func cursorAndArrayWriteTheSameDigits(value: UInt64) {
         var array: [UInt8] = []
