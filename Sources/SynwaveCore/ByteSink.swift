@@ -195,31 +195,34 @@ extension ByteSink {
 
     /// A JSON string literal with escapes; valid UTF-8 passes through unchanged.
     public mutating func appendJSONQuoted(_ value: String) {
-        append(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { utf8 in
-            // Runs without anything to escape (nearly every string) are copied at once.
-            var runStart = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                append(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<index]))
-                runStart = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): append(static: "\\\"")
-                case UInt8(ascii: "\\"): append(static: "\\\\")
-                case 0x0A: append(static: "\\n")
-                case 0x0D: append(static: "\\r")
-                case 0x09: append(static: "\\t")
-                default:
-                    append(static: "\\u00")
-                    let hex: StaticString = "0123456789abcdef"
-                    hex.withUTF8Buffer { digits in
-                        append(digits[Int(byte >> 4)])
-                        append(digits[Int(byte & 0xF)])
-                    }
+        value.withUTF8 { appendJSONQuoted(utf8: $0) }
+    }
+
+    /// The same from bytes already known to be valid UTF-8.
+    mutating func appendJSONQuoted(utf8: UnsafeBufferPointer<UInt8>) {
+        append(UInt8(ascii: "\""))
+        // Runs without anything to escape (nearly every string) are copied at once.
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            append(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<index]))
+            runStart = index + 1
+            switch byte {
+            case UInt8(ascii: "\""): append(static: "\\\"")
+            case UInt8(ascii: "\\"): append(static: "\\\\")
+            case 0x0A: append(static: "\\n")
+            case 0x0D: append(static: "\\r")
+            case 0x09: append(static: "\\t")
+            default:
+                append(static: "\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                hex.withUTF8Buffer { digits in
+                    append(digits[Int(byte >> 4)])
+                    append(digits[Int(byte & 0xF)])
                 }
             }
-            append(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
         }
+        append(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
         append(UInt8(ascii: "\""))
     }
 }

@@ -61,7 +61,8 @@ public struct TaskName: Hashable, Sendable, ExpressibleByStringLiteral, CustomSt
         self.init(value)
     }
 
-    public var isEmpty: Bool { low & 0xff == 0 }
+    /// The first byte is NUL (`low` holds the bytes in memory order).
+    public var isEmpty: Bool { low.littleEndian & 0xff == 0 }
 
     /// The name's bytes (without padding), valid for the duration of `body`.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -91,10 +92,8 @@ extension ByteSink {
 
     /// The name as a JSON string literal.
     public mutating func appendJSONQuoted(_ name: TaskName) {
-        if name.isASCII, name.withBytes({ !$0.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }) {
-            append(UInt8(ascii: "\""))
-            name.withBytes { append(bytes: $0) }
-            append(UInt8(ascii: "\""))
+        if name.isASCII {
+            name.withBytes { appendJSONQuoted(utf8: $0.assumingMemoryBound(to: UInt8.self)) }
         } else {
             appendJSONQuoted(name.description)
         }
