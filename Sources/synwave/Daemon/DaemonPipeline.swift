@@ -30,7 +30,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         self.batches = batches
         self.logger = logger
         self.correlator = Correlator(options: correlator)
-        self.onlyNetns = onlyNetns.sorted()
+        self.onlyNetns = Array(onlyNetns)
         let log = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
         let tail = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
         eventLogBatches = log.stream
