@@ -175,16 +175,18 @@ final class DaemonIntegrationTests: XCTestCase {
         let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
         XCTAssertEqual(Double(rotated.count + current.count), prom["synwave_output_lines_total{output=\"events\"}"])
         let ended = prom.samples.filter { $0.key.hasPrefix("synwave_connections_ended_total{") }.values.reduce(0, +)
-        XCTAssertEqual(Double(rotated.count + current.count), ended)
+        // Listener events share the log (an accept queue filling under this churn): only records count here.
+        let records = (rotated + current).filter { $0["type"] as? String == "connection" }
+        XCTAssertEqual(Double(records.count), ended)
         // Records of the traffic: every connection has one, unless one of its events was lost or
         // it was still open in the correlator when the daemon stopped (dropped then, counted as
         // expired): under this 10k/s churn a few dozen sockets sometimes never see their close
         // (a correlator question, issue 3), but none goes uncounted.
         let expired = Int(prom["synwave_records_expired_total"] ?? 0)
         let lost = prom.samples.filter { $0.key.hasPrefix("synwave_events_lost_total{") }.values.reduce(0, +)
-        XCTAssertGreaterThanOrEqual(rotated.count + current.count + expired + Int(lost), 2 * made,
+        XCTAssertGreaterThanOrEqual(records.count + expired + Int(lost), 2 * made,
                                     "expired \(expired), lost \(lost)")
-        let cookies = (rotated + current).map { "\(int($0["cookie"]))" }
+        let cookies = records.map { "\(int($0["cookie"]))" }
         XCTAssertEqual(Set(cookies).count, cookies.count)
     }
 
