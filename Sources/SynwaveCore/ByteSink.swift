@@ -186,9 +186,7 @@ extension ByteSink {
 
     /// Zero-padded to `width` digits.
     public mutating func append(decimal value: UInt64, width: Int) {
-        var digits = 1
-        var v = value
-        while v >= 10 { v /= 10; digits += 1 }
+        let digits = ByteCursor.decimalLength(value)
         for _ in digits..<Swift.max(width, digits) { append(UInt8(ascii: "0")) }
         append(decimal: value)
     }
