@@ -3,7 +3,7 @@
 #include "rescue.bpf.h"
 #include "netns.bpf.h"
 
-synwave_events_map events SEC(".maps");
+synwave_rings_map rings SEC(".maps");
 synwave_counters_map counters SEC(".maps");
 synwave_listeners_map listeners SEC(".maps");
 synwave_handled_map handled SEC(".maps");
@@ -22,7 +22,8 @@ const volatile struct synwave_bpf_config cfg = {
  */
 __noinline __u64 synwave_submit_flags(void)
 {
-	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	void *ring = synwave_this_cpu_ring();
+	__u64 pending = ring ? bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) : 0;
 
 	return pending >= cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }

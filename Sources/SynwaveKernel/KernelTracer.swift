@@ -28,7 +28,7 @@ public struct TracerOptions: Sendable {
     /// Whether listeners are polled (the daemon, `synwave listeners --watch`): only then is
     /// the listener-marking program worth its run at every state change.
     public var pollsListeners = false
-    /// Must be a power of two and a multiple of the page size.
+    /// All rings together (one per CPU, each a power of two: see `bytesPerRing`).
     public var ringBufferBytes: UInt32 = 16 << 20
     /// At most one accept-overflow event per listener in this time (the count is kept in full in the kernel).
     public var listenerReportIntervalNs: UInt64 = 1_000_000_000
@@ -38,8 +38,11 @@ public struct TracerOptions: Sendable {
         self.ringBufferBytes = ringBufferBytes
     }
 
-    /// Past this much unread data the BPF side wakes the reader instead of waiting for its timer.
-    var wakeupBytes: UInt64 { UInt64(ringBufferBytes) / 8 }
+    /// Each CPU's ring: the total split over the CPUs.
+    var bytesPerRing: UInt32 { ByteSize.perCPURing(total: ringBufferBytes, cpus: KernelTracer.possibleCPUs) }
+
+    /// Past this much unread data in its ring the BPF side wakes the reader instead of waiting for its timer.
+    var wakeupBytes: UInt64 { UInt64(bytesPerRing) / 8 }
 }
 
 /// What the BPF side counted, and what the kernel says of the programs.
@@ -104,15 +107,17 @@ public final class KernelTracer: @unchecked Sendable {
     public let features: [FeatureStatus]
     public let options: TracerOptions
     private let object: BPFObject
+    private let rings: PerCPURings
     private var links: [BPFLink]
     private let loadedPrograms: [BPFProgram]
     private let firings: FiringCheck
 
-    private init(features: [FeatureStatus], options: TracerOptions, object: BPFObject,
+    private init(features: [FeatureStatus], options: TracerOptions, object: BPFObject, rings: PerCPURings,
                  links: [BPFLink], programs: [BPFProgram]) {
         self.features = features
         self.options = options
         self.object = object
+        self.rings = rings
         self.links = links
         self.loadedPrograms = programs
         firings = FiringCheck(Self.watchedTracepoints.filter { watched in
@@ -120,6 +125,8 @@ public final class KernelTracer: @unchecked Sendable {
         })
         firings.start(handled: handledCounts())
     }
+
+    static let possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
 
     /// Tracepoints whose every firing must reach its program: the program, and its run counter.
     static let watchedTracepoints: [FiringCheck.Watched] = [
@@ -276,31 +283,33 @@ public final class KernelTracer: @unchecked Sendable {
     }
 
     private static func openAndLoad(_ wanted: [String], cookieIdentity: Bool,
-                                    _ options: TracerOptions) throws(BPFError) -> BPFObject {
+                                    _ options: TracerOptions) throws(BPFError) -> (BPFObject, PerCPURings) {
         let object = try BPFObject(
             bytes: UnsafeRawBufferPointer(start: synwave_bpf_object_ptr(), count: Int(synwave_bpf_object_size)),
             name: "synwave")
         for program in object.programs {
             try program.setAutoload(wanted.contains(program.name))
         }
-        try object.map(named: "events").setMaxEntries(options.ringBufferBytes)
+        let rings = try PerCPURings(cpus: possibleCPUs, bytesPerRing: options.bytesPerRing)
+        try rings.useAsTemplate(of: object.map(named: "rings"))
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
             cookie_identity: cookieIdentity ? 1 : 0, _pad0: 0))
         try object.load()
-        return object
+        try rings.fill(object.map(named: "rings"))
+        return (object, rings)
     }
 
     private static func classify(_ error: BPFError, _ options: TracerOptions) -> TracerSetupError {
-        if error.operation == "bpf_object__load", error.errno == .noMemory || error.errno == .invalidArgument,
-           error.libbpfLog.contains(where: { $0.contains("events") && $0.contains("map") }) {
-            return .ringBufferRejected(bytes: options.ringBufferBytes, error)
+        if error.operation.hasPrefix(PerCPURings.createOperation) {
+            let rings = "\(possibleCPUs) × \(ByteSize.text(UInt64(options.bytesPerRing)))"
+            return .ringBufferRejected(rings: rings, error)
         }
         return .loadFailed(error)
     }
 
     private static func load(_ plan: Plan, _ options: TracerOptions) throws(BPFError) -> KernelTracer {
-        let object = try openAndLoad(programs(plan.modes), cookieIdentity: plan.cookieIdentity, options)
+        let (object, rings) = try openAndLoad(programs(plan.modes), cookieIdentity: plan.cookieIdentity, options)
         var statuses = plan.statuses
         var links: [BPFLink] = []
         var attached: [BPFProgram] = []
@@ -326,13 +335,14 @@ public final class KernelTracer: @unchecked Sendable {
                 }
             }
         }
-        return KernelTracer(features: statuses, options: options, object: object, links: links, programs: attached)
+        return KernelTracer(features: statuses, options: options, object: object, rings: rings, links: links, programs: attached)
     }
 
-    /// The ring buffer map's file descriptor (valid while the tracer lives).
-    var eventsMapFD: Int32 {
-        (try? object.map(named: "events").fd) ?? -1
-    }
+    /// The per-CPU rings' file descriptors (valid while the tracer lives).
+    var ringFDs: [Int32] { rings.fds }
+
+    /// For banners: "2 × 8 MiB ring buffers (one per CPU)".
+    public var ringSummary: String { "\(rings.summary) ring buffers (one per CPU)" }
 
     /// Stops all programs; maps stay readable so the ring can be drained afterwards.
     public func detach() {

@@ -96,6 +96,12 @@ struct BPFMap {
 
     var fd: Int32 { bpf_map__fd(pointer) }
 
+    /// A map-in-map's template for its inner maps (before load), replacing the one its definition
+    /// declares. (libbpf 1.1 cannot resize the declared one: bpf_map__inner_map's result has no object.)
+    func setInnerMapFD(_ fd: Int32) throws(BPFError) {
+        try BPFError.check(bpf_map__set_inner_map_fd(pointer, fd), "bpf_map__set_inner_map_fd(\(name))")
+    }
+
     func setMaxEntries(_ entries: UInt32) throws(BPFError) {
         try BPFError.check(bpf_map__set_max_entries(pointer, entries), "bpf_map__set_max_entries(\(name))")
     }

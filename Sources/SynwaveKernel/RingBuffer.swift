@@ -1,37 +1,46 @@
 import CLibbpf
 
-/// libbpf's BPF ring buffer consumer. Each record is handed, in place, to `onRecord`.
+/// libbpf's BPF ring buffer consumer over several rings (one per CPU). Each record is handed,
+/// in place, to `onRecord` with the index of its ring in `mapFDs`.
 /// Created on one thread and then used by the reader thread only, hence unchecked.
 final class RingBuffer: @unchecked Sendable {
-    typealias Handler = (UnsafeRawBufferPointer) -> Void
+    typealias Handler = (_ ring: Int, UnsafeRawBufferPointer) -> Void
 
     private final class Context {
+        let ring: Int
         let onRecord: Handler
-        init(_ onRecord: @escaping Handler) { self.onRecord = onRecord }
+        init(ring: Int, _ onRecord: @escaping Handler) {
+            self.ring = ring
+            self.onRecord = onRecord
+        }
     }
 
     private let pointer: OpaquePointer
-    private let context: Unmanaged<Context>
+    /// One per ring, so the callback knows the ring; released with the consumer.
+    private var contexts: [Unmanaged<Context>] = []
 
-    init(mapFD: Int32, onRecord: @escaping Handler) throws(BPFError) {
-        let context = Unmanaged.passRetained(Context(onRecord))
-        let ring = ring_buffer__new(mapFD, { ctx, data, size in
+    init(mapFDs: [Int32], onRecord: @escaping Handler) throws(BPFError) {
+        let callback: ring_buffer_sample_fn = { ctx, data, size in
             guard let ctx else { return 0 }
-            let handler = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
-            handler.onRecord(UnsafeRawBufferPointer(start: data, count: size))
+            let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
+            context.onRecord(context.ring, UnsafeRawBufferPointer(start: data, count: size))
             return 0
-        }, context.toOpaque(), nil)
-        guard let ring else {
-            context.release()
+        }
+        let contexts = mapFDs.indices.map { Unmanaged.passRetained(Context(ring: $0, onRecord)) }
+        guard let first = mapFDs.first, let ring = ring_buffer__new(first, callback, contexts[0].toOpaque(), nil) else {
+            contexts.forEach { $0.release() }
             throw BPFError.lastErrno("ring_buffer__new")
         }
         self.pointer = ring
-        self.context = context
+        self.contexts = contexts
+        for (index, fd) in mapFDs.enumerated().dropFirst() {
+            try BPFError.check(ring_buffer__add(ring, fd, callback, contexts[index].toOpaque()), "ring_buffer__add")
+        }
     }
 
     deinit {
         ring_buffer__free(pointer)
-        context.release()
+        contexts.forEach { $0.release() }
     }
 
     /// Waits up to `timeoutMs` for a wakeup. Records submitted without wakeup are not read here.

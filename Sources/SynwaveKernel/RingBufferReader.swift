@@ -12,8 +12,9 @@ public struct ReaderStats: Sendable, Equatable {
     public var droppedInUserSpace: UInt64 = 0
 }
 
-/// Drains the ring buffer on its own thread (never on the cooperative pool), decodes records in
-/// batches and hands each batch to Swift concurrency with a single yield.
+/// Drains the per-CPU ring buffers on its own thread (never on the cooperative pool), decodes
+/// records in batches, puts them back in time order (`TimeOrder`) and hands each batch to Swift
+/// concurrency with a single yield.
 ///
 /// The BPF side submits without waking us, so the thread polls on a short timer; a burst past the
 /// wakeup threshold wakes it early. When idle it still yields an empty batch about every 100 ms,
@@ -25,13 +26,19 @@ public final class RingBufferReader: @unchecked Sendable {
     private let tracer: KernelTracer
     private let pollIntervalMs: Int32
     private let maxBatch: Int
+    /// How long before a drain's start an event must be stamped to be released by that drain
+    /// (`TimeOrder`): longer than a record can stay reserved but uncommitted, i.e. a program
+    /// run with the softirqs that can interrupt it (net_rx_action stops itself after 2 ms).
+    /// Zero with a single ring, which is read in reservation order.
+    private let holdNs: UInt64
     private let stopRequested = Atomic<Bool>(false)
     private let counters = Mutex(ReaderStats())
     private let completion = Mutex<(done: Bool, failure: BPFError?, waiters: [CheckedContinuation<Void, Never>])>(
         (false, nil, []))
 
     // Touched by the reader thread only.
-    private var batch: [KernelEvent] = []
+    /// Decoded, waiting to be released in time order.
+    private var staged: TimeOrder
     private var pendingReceived: UInt64 = 0
     private var pendingDecodeErrors: UInt64 = 0
     private var pendingStateChanges: UInt64 = 0
@@ -41,9 +48,10 @@ public final class RingBufferReader: @unchecked Sendable {
         self.tracer = tracer
         self.pollIntervalMs = pollIntervalMs
         self.maxBatch = maxBatch
+        holdNs = tracer.ringFDs.count > 1 ? 3_000_000 : 0
+        staged = TimeOrder(rings: tracer.ringFDs.count)
         (batches, continuation) = AsyncStream.makeStream(of: [KernelEvent].self,
                                                          bufferingPolicy: .bufferingOldest(queuedBatches))
-        batch.reserveCapacity(maxBatch)
     }
 
     public var stats: ReaderStats { counters.withLock { $0 } }
@@ -52,8 +60,8 @@ public final class RingBufferReader: @unchecked Sendable {
     public var failure: BPFError? { completion.withLock { $0.failure } }
 
     public func start() throws(BPFError) {
-        let ring = try RingBuffer(mapFD: tracer.eventsMapFD) { [unowned self] record in
-            self.handle(record)
+        let ring = try RingBuffer(mapFDs: tracer.ringFDs) { [unowned self] ring, record in
+            self.handle(record, ring: ring)
         }
         let thread = Thread { [self] in
             self.run(ring)
@@ -83,16 +91,17 @@ public final class RingBufferReader: @unchecked Sendable {
         do {
             while !stopRequested.load(ordering: .acquiring) {
                 try ring.wait(timeoutMs: pollIntervalMs)
+                let drainStartNs = Clocks.bootNs()
                 try ring.consume()
-                flush()
+                flush(upTo: drainStartNs > holdNs ? drainStartNs - holdNs : 0)
             }
         } catch {
             failure = error
         }
         tracer.detach()
-        // Final drain: whatever was submitted before the programs were detached.
+        // Final drain: whatever was submitted before the programs were detached, all released.
         do { try ring.consume() } catch { failure = failure ?? error }
-        flush()
+        flush(upTo: .max)
         continuation.finish()
         let waiters = completion.withLock { state in
             state.done = true
@@ -103,23 +112,33 @@ public final class RingBufferReader: @unchecked Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    private func handle(_ record: UnsafeRawBufferPointer) {
+    private func handle(_ record: UnsafeRawBufferPointer, ring: Int) {
         pendingReceived += 1
-        if EventDecoder.decode(record, into: &batch) != nil {
-            pendingDecodeErrors += 1
-            return
+        let isState = staged.append(toRing: ring) { run -> Bool? in
+            guard EventDecoder.decode(record, into: &run) == nil else { return nil }
+            if case .state = run[run.count - 1] { return true }
+            return false
         }
-        if case .state = batch[batch.count - 1] { pendingStateChanges += 1 }
-        if batch.count >= maxBatch { flush() }
+        switch isState {
+        case nil: pendingDecodeErrors += 1
+        case true?: pendingStateChanges += 1
+        case false?: break
+        }
     }
 
-    private func flush() {
+    /// Hands over the staged events stamped at or before `cutoffNs`, in batches of at most `maxBatch`.
+    private func flush(upTo cutoffNs: UInt64) {
         var dropped: UInt64 = 0
         pollsSinceYield += 1
-        if !batch.isEmpty {
-            let count = batch.count
-            if case .dropped = continuation.yield(batch) { dropped = UInt64(count) }
-            batch.removeAll(keepingCapacity: true)
+        let ready = staged.take(upTo: cutoffNs)
+        if !ready.isEmpty {
+            var start = 0
+            while start < ready.count {
+                let end = min(start + maxBatch, ready.count)
+                let batch = start == 0 && end == ready.count ? ready : Array(ready[start..<end])
+                if case .dropped = continuation.yield(batch) { dropped += UInt64(batch.count) }
+                start = end
+            }
             pollsSinceYield = 0
         } else if pollsSinceYield * Int(pollIntervalMs) >= 100 {
             continuation.yield([])

@@ -8,7 +8,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
     case kernelTooOld(release: String)
     case tracefsUnavailable(Errno)
     case tracepointMissing(String)
-    case ringBufferRejected(bytes: UInt32, BPFError)
+    /// `rings`: "2 × 8 MiB".
+    case ringBufferRejected(rings: String, BPFError)
     case loadFailed(BPFError)
     /// Nothing traces state changes: every feature's status, with the reasons.
     case stateTracingUnavailable([FeatureStatus])
@@ -25,8 +26,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
             "tracefs is not mounted and mounting it failed (\(errno.description)): run 'mount -t tracefs tracefs /sys/kernel/tracing'"
         case .tracepointMissing(let name):
             "this kernel has no tracepoint \(name)"
-        case .ringBufferRejected(let bytes, let error):
-            "the kernel refused a \(bytes >> 20) MiB ring buffer (\(error.errno.description)): choose a smaller --ring-size"
+        case .ringBufferRejected(let rings, let error):
+            "the kernel refused \(rings) ring buffers, one per CPU (\(error.errno.description)): choose a smaller --ring-size"
         case .loadFailed(let error):
             "could not load the tracing programs: \(error)"
         case .stateTracingUnavailable(let features):

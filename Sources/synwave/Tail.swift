@@ -98,7 +98,7 @@ struct Tail: AsyncParsableCommand {
         let tracer = try tracing.startTracer(logger: logger)
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
         let banner = "synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
-            + "\(tracer.options.ringBufferBytes >> 20) MiB ring buffer); Ctrl-C to stop"
+            + "\(tracer.ringSummary)); Ctrl-C to stop"
             + Self.offFeaturesNote(tracer.features)
         let printer = TailPrinter(banner: banner, batches: reader.batches, request: try request,
             correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))

@@ -8,7 +8,7 @@ struct TracingOptions: ParsableArguments {
     @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (per feature, btf else tracepoint).")
     var attach: AttachMode = .auto
 
-    @Option(help: ArgumentHelp("BPF ring buffer size: a power of two from 64K to 1G, e.g. 16M.", valueName: "size"))
+    @Option(help: ArgumentHelp("BPF ring buffer size, split into one ring per CPU: a power of two from 64K to 1G, e.g. 16M.", valueName: "size"))
     var ringSize = "16M"
 
     @Option(help: ArgumentHelp("Milliseconds between ring buffer reads (1-10).", valueName: "ms"))

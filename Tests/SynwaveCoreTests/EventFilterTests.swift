@@ -62,6 +62,25 @@ import Testing
         #expect(ByteSize.parse(text) == bytes)
     }
 
+    static let ringSplits: [(total: UInt32, cpus: Int, each: UInt32)] = [
+        (16 << 20, 2, 8 << 20), (16 << 20, 3, 4 << 20), (16 << 20, 1, 16 << 20),
+        (64 << 10, 64, 4096), (4096, 2, 4096), (1 << 30, 6, 128 << 20),
+    ]
+
+    @Test(arguments: ringSplits)
+    func perCPURings(total: UInt32, cpus: Int, each: UInt32) {
+        #expect(ByteSize.perCPURing(total: total, cpus: cpus) == each)
+    }
+
+    static let sizeTexts: [(bytes: UInt64, text: String)] = [
+        (16 << 20, "16 MiB"), (64 << 10, "64 KiB"), (1 << 30, "1 GiB"), (4095, "4095 B"), (1536, "1536 B"),
+    ]
+
+    @Test(arguments: sizeTexts)
+    func byteSizeTexts(bytes: UInt64, text: String) {
+        #expect(ByteSize.text(bytes) == text)
+    }
+
     @Test(arguments: ["", "M", "12X", "-1M", "1.5M", "99999999999999999999G"])
     func badByteSizes(text: String) {
         #expect(ByteSize.parse(text) == nil)
