@@ -341,8 +341,8 @@ public final class KernelTracer: @unchecked Sendable {
     /// The per-CPU rings' file descriptors (valid while the tracer lives).
     var ringFDs: [Int32] { rings.fds }
 
-    /// For banners: "2 × 8 MiB ring buffers (one per CPU)".
-    public var ringSummary: String { "\(rings.summary) ring buffers (one per CPU)" }
+    /// For banners: "2 × 8 MiB ring buffers, one per CPU".
+    public var ringSummary: String { "\(rings.summary) ring buffers, one per CPU" }
 
     /// Stops all programs; maps stay readable so the ring can be drained afterwards.
     public func detach() {
