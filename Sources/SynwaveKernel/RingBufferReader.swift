@@ -29,8 +29,8 @@ public final class RingBufferReader: @unchecked Sendable {
     /// How long before a drain's start an event must be stamped to be released by that drain
     /// (`TimeOrder`): longer than a record can stay reserved but uncommitted, i.e. a program
     /// run with the softirqs that can interrupt it (net_rx_action stops itself after 2 ms).
-    /// Zero with a single ring, which is read in reservation order.
-    private let holdNs: UInt64
+    /// Nil with a single ring: read in reservation order, it needs no merge and holds nothing.
+    private let holdNs: UInt64?
     private let stopRequested = Atomic<Bool>(false)
     private let counters = Mutex(ReaderStats())
     private let completion = Mutex<(done: Bool, failure: BPFError?, waiters: [CheckedContinuation<Void, Never>])>(
@@ -48,7 +48,7 @@ public final class RingBufferReader: @unchecked Sendable {
         self.tracer = tracer
         self.pollIntervalMs = pollIntervalMs
         self.maxBatch = maxBatch
-        holdNs = tracer.ringFDs.count > 1 ? 3_000_000 : 0
+        holdNs = tracer.ringFDs.count > 1 ? 3_000_000 : nil
         staged = TimeOrder(rings: tracer.ringFDs.count)
         (batches, continuation) = AsyncStream.makeStream(of: [KernelEvent].self,
                                                          bufferingPolicy: .bufferingOldest(queuedBatches))
@@ -93,7 +93,7 @@ public final class RingBufferReader: @unchecked Sendable {
                 try ring.wait(timeoutMs: pollIntervalMs)
                 let drainStartNs = Clocks.bootNs()
                 try ring.consume()
-                flush(upTo: drainStartNs > holdNs ? drainStartNs - holdNs : 0)
+                flush(upTo: holdNs.map { drainStartNs > $0 ? drainStartNs - $0 : 0 } ?? .max)
             }
         } catch {
             failure = error
