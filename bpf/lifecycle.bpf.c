@@ -48,10 +48,11 @@ int BPF_PROG(sw_destroy_sock, struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sw_destroy_rescue, struct sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
+	/* As in sw_state_rescue: the main run made the cookie, so a plain load finds its note. */
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
 
 	if (!synwave_was_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0)))
-		emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
+		emit_socket(sk, bpf_get_socket_cookie(sk), SYNWAVE_SOCKET_DESTROY);
 	return 0;
 }
 

@@ -25,13 +25,17 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 						 int newstate, const int with_totals)
 {
 	struct synwave_state_event *e;
-	struct tcp_sock *tp;
+	struct tcp_sock *tp = NULL;
 	__u16 family, port;
 
-	/* Typed view of the same socket: its fields are plain loads, not probe reads. */
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return;
+	/* Typed view of the same socket (its fields are plain loads, not probe reads), only when a
+	 * tcp_sock field is read: a helper call on every transition otherwise. inet_sock_set_state
+	 * fires for full sockets only, and the caller checked the protocol. */
+	if (with_totals) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			return;
+	}
 	e = synwave_reserve(state_record_size(with_totals), SYNWAVE_EVENT_STATE);
 	if (!e)
 		return;
@@ -45,7 +49,9 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 	/* skc_num shares a hot line with the rest of sock_common; inet_sport (a line further)
 	 * only when the port is already unhashed (skc_num = 0), as before X -> CLOSE fires. */
 	port = sk->__sk_common.skc_num;
-	e->sport = port ? port : bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	if (!port && !tp)
+		tp = bpf_skc_to_tcp_sock(sk);
+	e->sport = port ? port : (tp ? bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport) : 0);
 	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (family == AF_INET6) {
 		__builtin_memcpy(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
@@ -62,7 +68,7 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 		bpf_map_delete_elem(&listeners, &cookie);
 	e->error = sk->sk_err;
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
-	if (with_totals) {
+	if (with_totals && tp) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
 	}
@@ -115,9 +121,11 @@ int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int new
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	cookie = bpf_get_socket_cookie(sk);
+	/* The main run, if there was one, made the cookie: read it without the helper call. Still
+	 * 0 means the main run was skipped before making it, and no note can match. */
+	cookie = sk->__sk_common.skc_cookie.counter;
 	if (!synwave_was_handled(cookie, transition_key(oldstate, newstate)))
-		emit_state_btf(sk, cookie, oldstate, newstate);
+		emit_state_btf(sk, bpf_get_socket_cookie(sk), oldstate, newstate);
 	return 0;
 }
 
