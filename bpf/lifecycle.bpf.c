@@ -48,8 +48,7 @@ int BPF_PROG(sw_destroy_sock, struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sw_destroy_rescue, struct sock *sk)
 {
-	/* As in sw_state_rescue: the main run made the cookie, so a plain load finds its note. */
-	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	__u64 cookie = synwave_cookie_made(sk);
 
 	if (!synwave_was_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0)))
 		emit_socket(sk, bpf_get_socket_cookie(sk), SYNWAVE_SOCKET_DESTROY);

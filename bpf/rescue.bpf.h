@@ -45,6 +45,14 @@ enum synwave_handled_kind {
 	SYNWAVE_HANDLED_DESTROY = 2,
 };
 
+/* In the rescue program: the socket's cookie as the main run left it, by a plain load instead of
+ * bpf_get_socket_cookie (~20 ns). The main run made it; 0 means that run was skipped before it
+ * could, and then no note matches (the emit path makes the cookie). */
+static __always_inline __u64 synwave_cookie_made(struct sock *sk)
+{
+	return sk->__sk_common.skc_cookie.counter;
+}
+
 static __always_inline __u32 synwave_handled_key(__u32 kind, __u32 detail)
 {
 	return kind << 16 | (detail & 0xffff);

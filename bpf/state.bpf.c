@@ -68,7 +68,7 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 		bpf_map_delete_elem(&listeners, &cookie);
 	e->error = sk->sk_err;
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
-	if (with_totals && tp) {
+	if (with_totals) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
 		e->hdr.flags |= SYNWAVE_EVF_TOTALS;
 	}
@@ -121,9 +121,7 @@ int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int new
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	/* The main run, if there was one, made the cookie: read it without the helper call. Still
-	 * 0 means the main run was skipped before making it, and no note can match. */
-	cookie = sk->__sk_common.skc_cookie.counter;
+	cookie = synwave_cookie_made(sk);
 	if (!synwave_was_handled(cookie, transition_key(oldstate, newstate)))
 		emit_state_btf(sk, bpf_get_socket_cookie(sk), oldstate, newstate);
 	return 0;

@@ -302,8 +302,7 @@ public final class KernelTracer: @unchecked Sendable {
 
     private static func classify(_ error: BPFError, _ options: TracerOptions) -> TracerSetupError {
         if error.operation.hasPrefix(PerCPURings.createOperation) {
-            let rings = "\(possibleCPUs) × \(ByteSize.text(UInt64(options.bytesPerRing)))"
-            return .ringBufferRejected(rings: rings, error)
+            return .ringBufferRejected(rings: PerCPURings.summary(rings: possibleCPUs, bytesPerRing: options.bytesPerRing), error)
         }
         return .loadFailed(error)
     }

@@ -14,8 +14,10 @@ final class PerCPURings {
     /// How a failed ring creation's operation begins (the tracer words that error for the user).
     static let createOperation = "bpf_map_create(ring buffer"
 
-    /// For banners: "2 × 8 MiB".
-    var summary: String { "\(fds.count) × \(ByteSize.text(UInt64(bytesPerRing)))" }
+    /// For banners and errors: "2 × 8 MiB".
+    static func summary(rings: Int, bytesPerRing: UInt32) -> String { "\(rings) × \(ByteSize.text(UInt64(bytesPerRing)))" }
+
+    var summary: String { Self.summary(rings: fds.count, bytesPerRing: bytesPerRing) }
 
     /// Creates the rings (before the object is loaded: the first one is the template the
     /// kernel checks every inner map against).

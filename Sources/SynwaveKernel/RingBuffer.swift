@@ -17,7 +17,7 @@ final class RingBuffer: @unchecked Sendable {
 
     private let pointer: OpaquePointer
     /// One per ring, so the callback knows the ring; released with the consumer.
-    private var contexts: [Unmanaged<Context>] = []
+    private let contexts: [Unmanaged<Context>]
 
     init(mapFDs: [Int32], onRecord: @escaping Handler) throws(BPFError) {
         let callback: ring_buffer_sample_fn = { ctx, data, size in
