@@ -1,17 +1,15 @@
 import CLibbpf
 
 /// libbpf's BPF ring buffer consumer over several rings (one per CPU). Each record is handed,
-/// in place, to `onRecord` with the index of its ring in `mapFDs`.
+/// in place, to `intake` with the index of its ring in `mapFDs`.
 /// Created on one thread and then used by the reader thread only, hence unchecked.
 final class RingBuffer: @unchecked Sendable {
-    typealias Handler = (_ ring: Int, UnsafeRawBufferPointer) -> Void
-
     private final class Context {
         let ring: Int
-        let onRecord: Handler
-        init(ring: Int, _ onRecord: @escaping Handler) {
+        let intake: RecordIntake
+        init(ring: Int, _ intake: RecordIntake) {
             self.ring = ring
-            self.onRecord = onRecord
+            self.intake = intake
         }
     }
 
@@ -19,14 +17,14 @@ final class RingBuffer: @unchecked Sendable {
     /// One per ring, so the callback knows the ring; released with the consumer.
     private let contexts: [Unmanaged<Context>]
 
-    init(mapFDs: [Int32], onRecord: @escaping Handler) throws(BPFError) {
+    init(mapFDs: [Int32], intake: RecordIntake) throws(BPFError) {
         let callback: ring_buffer_sample_fn = { ctx, data, size in
             guard let ctx else { return 0 }
             let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
-            context.onRecord(context.ring, UnsafeRawBufferPointer(start: data, count: size))
+            context.intake.handle(UnsafeRawBufferPointer(start: data, count: size), ring: context.ring)
             return 0
         }
-        let contexts = mapFDs.indices.map { Unmanaged.passRetained(Context(ring: $0, onRecord)) }
+        let contexts = mapFDs.indices.map { Unmanaged.passRetained(Context(ring: $0, intake)) }
         guard let first = mapFDs.first, let ring = ring_buffer__new(first, callback, contexts[0].toOpaque(), nil) else {
             contexts.forEach { $0.release() }
             throw BPFError.lastErrno("ring_buffer__new")

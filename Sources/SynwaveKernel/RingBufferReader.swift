@@ -37,11 +37,8 @@ public final class RingBufferReader: @unchecked Sendable {
         (false, nil, []))
 
     // Touched by the reader thread only.
-    /// Decoded, waiting to be released in time order.
-    private var staged: TimeOrder
-    private var pendingReceived: UInt64 = 0
-    private var pendingDecodeErrors: UInt64 = 0
-    private var pendingStateChanges: UInt64 = 0
+    /// Decoded, waiting to be released in time order, with what was counted since the last flush.
+    private let intake: RecordIntake
     private var pollsSinceYield = 0
 
     public init(tracer: KernelTracer, pollIntervalMs: Int32 = 10, maxBatch: Int = 4096, queuedBatches: Int = 1024) {
@@ -49,7 +46,7 @@ public final class RingBufferReader: @unchecked Sendable {
         self.pollIntervalMs = pollIntervalMs
         self.maxBatch = maxBatch
         holdNs = tracer.ringFDs.count > 1 ? 3_000_000 : nil
-        staged = TimeOrder(rings: tracer.ringFDs.count)
+        intake = RecordIntake(rings: tracer.ringFDs.count)
         (batches, continuation) = AsyncStream.makeStream(of: [KernelEvent].self,
                                                          bufferingPolicy: .bufferingOldest(queuedBatches))
     }
@@ -60,9 +57,7 @@ public final class RingBufferReader: @unchecked Sendable {
     public var failure: BPFError? { completion.withLock { $0.failure } }
 
     public func start() throws(BPFError) {
-        let ring = try RingBuffer(mapFDs: tracer.ringFDs) { [unowned self] ring, record in
-            self.handle(record, ring: ring)
-        }
+        let ring = try RingBuffer(mapFDs: tracer.ringFDs, intake: intake)
         let thread = Thread { [self] in
             self.run(ring)
         }
@@ -112,25 +107,11 @@ public final class RingBufferReader: @unchecked Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    private func handle(_ record: UnsafeRawBufferPointer, ring: Int) {
-        pendingReceived += 1
-        let isState = staged.append(toRing: ring) { run -> Bool? in
-            guard EventDecoder.decode(record, into: &run) == nil else { return nil }
-            if case .state = run[run.count - 1] { return true }
-            return false
-        }
-        switch isState {
-        case nil: pendingDecodeErrors += 1
-        case true?: pendingStateChanges += 1
-        case false?: break
-        }
-    }
-
     /// Hands over the staged events stamped at or before `cutoffNs`, in batches of at most `maxBatch`.
     private func flush(upTo cutoffNs: UInt64) {
         var dropped: UInt64 = 0
         pollsSinceYield += 1
-        let ready = staged.take(upTo: cutoffNs)
+        let ready = intake.state.pointee.staged.take(upTo: cutoffNs)
         if !ready.isEmpty {
             var start = 0
             while start < ready.count {
@@ -144,15 +125,16 @@ public final class RingBufferReader: @unchecked Sendable {
             continuation.yield([])
             pollsSinceYield = 0
         }
-        guard pendingReceived > 0 || dropped > 0 else { return }
+        let pending = intake.state
+        guard pending.pointee.received > 0 || dropped > 0 else { return }
         counters.withLock {
-            $0.received += pendingReceived
-            $0.stateChanges += pendingStateChanges
-            $0.decodeErrors += pendingDecodeErrors
+            $0.received += pending.pointee.received
+            $0.stateChanges += pending.pointee.stateChanges
+            $0.decodeErrors += pending.pointee.decodeErrors
             $0.droppedInUserSpace += dropped
         }
-        pendingReceived = 0
-        pendingDecodeErrors = 0
-        pendingStateChanges = 0
+        pending.pointee.received = 0
+        pending.pointee.decodeErrors = 0
+        pending.pointee.stateChanges = 0
     }
 }

@@ -93,7 +93,7 @@ struct Daemon: AsyncParsableCommand {
             onlyNetns: plan.onlyNetns, logger: logger)
         let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
-                              clientBufferBytes: settings.tailClientBuffer)
+                              demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer)
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
         let exporter = MetricsExporter(
             sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,

@@ -4,14 +4,28 @@ import Synchronization
 import SynwaveCore
 import SynwaveKernel
 
-/// One batch as the daemon's outputs see it: the kernel events and the records they completed.
+/// One batch as the daemon's outputs see it: the kernel events and the records they completed,
+/// and the listener events among them (the event log writes those, and should not scan for them).
 struct DaemonBatch: Sendable {
     var events: [KernelEvent]
     var records: [ConnectionRecord]
+    var listenerEvents: [ListenerEvent] = []
+}
+
+/// Whether the tail server has anyone to serve, set by the server and read by the pipeline:
+/// without clients it only needs a tick now and then to accept one, not every batch.
+final class TailDemand: Sendable {
+    private let connected = Atomic<Bool>(false)
+
+    var hasClients: Bool { connected.load(ordering: .relaxed) }
+
+    func set(hasClients: Bool) { connected.store(hasClients, ordering: .relaxed) }
 }
 
 /// The correlator service: kernel event batches in, records out to the event log and the tail
-/// server (each through its own stream, so a slow one never holds up the other).
+/// server (each through its own stream, so a slow one never holds up the other). The tail
+/// server gets every batch only while it has clients; otherwise an empty one every 100 ms,
+/// so it still accepts them.
 final class DaemonPipeline: Service, @unchecked Sendable {
     private let batches: AsyncStream<[KernelEvent]>
     private var correlator: Correlator
@@ -20,9 +34,13 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private let onlyNetns: [UInt32]
     /// Listener events come from softirq context: their owner is found by socket inode, once here for every output.
     private let owners = OwnerResolver()
-    private let outputs: [AsyncStream<DaemonBatch>.Continuation]
+    private let eventLogOutput: AsyncStream<DaemonBatch>.Continuation
+    private let tailOutput: AsyncStream<DaemonBatch>.Continuation
     let eventLogBatches: AsyncStream<DaemonBatch>
     let tailBatches: AsyncStream<DaemonBatch>
+    let tailDemand = TailDemand()
+    private static let idleTailTickNs: UInt64 = 100_000_000
+    private var lastTailYieldNs: UInt64 = 0
     private let logger: Logger
     private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedEvents: UInt64(0)))
 
@@ -35,7 +53,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         let tail = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
         eventLogBatches = log.stream
         tailBatches = tail.stream
-        outputs = [log.continuation, tail.continuation]
+        eventLogOutput = log.continuation
+        tailOutput = tail.continuation
     }
 
     var metrics: (metrics: CorrelatorMetrics, tracked: Int, droppedEvents: UInt64) { snapshot.withLock { $0 } }
@@ -54,44 +73,56 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         for await batch in batches {
             // A fresh array: the last one went to the outputs, and clearing it would copy it.
             records = []
-            let events = prepare(batch)
-            for event in events { correlator.process(event, into: &records) }
-            correlator.tick(nowNs: Clocks.bootNs(), into: &records)
-            publish(DaemonBatch(events: events, records: records))
+            var prepared = prepare(batch)
+            for event in prepared.events { correlator.process(event, into: &records) }
+            let now = Clocks.bootNs()
+            correlator.tick(nowNs: now, into: &records)
+            prepared.records = records
+            publish(prepared, nowNs: now)
         }
         records.removeAll(keepingCapacity: true)
         correlator.finishClosing(into: &records)
-        publish(DaemonBatch(events: [], records: records))
-        for output in outputs { output.finish() }
+        publish(DaemonBatch(events: [], records: records), nowNs: .max)
+        eventLogOutput.finish()
+        tailOutput.finish()
         // The group shuts services down one at a time, source first: returning before our own
         // turn would count as an unexpected exit.
         try? await gracefulShutdown()
     }
 
     /// The batch itself unless it must change: copying thousands of events costs more than checking them.
-    private func prepare(_ batch: [KernelEvent]) -> [KernelEvent] {
+    private func prepare(_ batch: [KernelEvent]) -> DaemonBatch {
         var events = batch
         if !onlyNetns.isEmpty, !batch.allSatisfy({ wanted(netns: $0.netns) }) {
             events = batch.filter { wanted(netns: $0.netns) }
         }
-        guard events.contains(where: { if case .listener = $0 { true } else { false } }) else { return events }
+        guard events.contains(where: { if case .listener = $0 { true } else { false } }) else {
+            return DaemonBatch(events: events, records: [])
+        }
+        var listenerEvents: [ListenerEvent] = []
         for index in events.indices {
             if case .listener(var e) = events[index] {
                 e.owner = owners.owner(of: e.inode)
                 events[index] = .listener(e)
+                listenerEvents.append(e)
             }
         }
-        return events
+        return DaemonBatch(events: events, records: [], listenerEvents: listenerEvents)
     }
 
     private func wanted(netns: UInt32) -> Bool {
         onlyNetns.isEmpty || onlyNetns.contains(netns)
     }
 
-    private func publish(_ batch: DaemonBatch) {
+    private func publish(_ batch: DaemonBatch, nowNs: UInt64) {
         var dropped: UInt64 = 0
-        for output in outputs {
-            if case .dropped = output.yield(batch) { dropped += UInt64(batch.events.count) }
+        if case .dropped = eventLogOutput.yield(batch) { dropped += UInt64(batch.events.count) }
+        if tailDemand.hasClients || nowNs == .max {
+            if case .dropped = tailOutput.yield(batch) { dropped += UInt64(batch.events.count) }
+            lastTailYieldNs = nowNs
+        } else if nowNs &- lastTailYieldNs >= Self.idleTailTickNs {
+            tailOutput.yield(DaemonBatch(events: [], records: []))
+            lastTailYieldNs = nowNs
         }
         let metrics = correlator.metrics
         let tracked = correlator.tracked

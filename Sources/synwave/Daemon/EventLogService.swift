@@ -16,11 +16,9 @@ final class EventLogService: Service, @unchecked Sendable {
 
     func run() async throws {
         for await batch in batches {
-            for event in batch.events {
-                if case .listener = event {
-                    formatter.json(event, into: &log.buffer)
-                    log.endLine()
-                }
+            for event in batch.listenerEvents {
+                formatter.json(.listener(event), into: &log.buffer)
+                log.endLine()
             }
             for record in batch.records {
                 formatter.json(record, into: &log.buffer)

@@ -29,6 +29,7 @@ final class TailServer: Service, @unchecked Sendable {
     private let listener: UnixSocket
     private let path: String
     private let batches: AsyncStream<DaemonBatch>
+    private let demand: TailDemand
     private let clientBufferBytes: Int
     private let requestTimeoutNs: UInt64 = 5_000_000_000
     private let bootToWallOffsetNs = Clocks.bootToWallOffsetNs()
@@ -36,10 +37,11 @@ final class TailServer: Service, @unchecked Sendable {
     private var scratch: [UInt8] = []
     private let counters = Mutex(TailServerStats())
 
-    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, clientBufferBytes: UInt64) {
+    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, demand: TailDemand, clientBufferBytes: UInt64) {
         self.listener = listener
         self.path = path
         self.batches = batches
+        self.demand = demand
         self.clientBufferBytes = Int(clamping: clientBufferBytes)
     }
 
@@ -53,6 +55,7 @@ final class TailServer: Service, @unchecked Sendable {
                 serve(client, batch, now: now)
             }
             removeClosed()
+            demand.set(hasClients: !clients.isEmpty)
         }
         // The daemon stops: whatever each client can take now, then the connection ends.
         for client in clients {
