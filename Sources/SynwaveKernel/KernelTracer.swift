@@ -126,7 +126,9 @@ public final class KernelTracer: @unchecked Sendable {
         firings.start(handled: handledCounts())
     }
 
-    static let possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
+    /// One ring per possible CPU. Should the count be unreadable, one ring: a CPU without its
+    /// ring then fails its reservations, which are counted as lost.
+    static let possibleCPUs = (try? BPFMap.possibleCPUs()) ?? 1
 
     /// Tracepoints whose every firing must reach its program: the program, and its run counter.
     static let watchedTracepoints: [FiringCheck.Watched] = [
@@ -190,7 +192,8 @@ public final class KernelTracer: @unchecked Sendable {
                 return try load(first, options)
             } catch {
                 // A ring buffer the kernel refuses fails whatever the plan.
-                if case .ringBufferRejected = classify(error, options) { throw classify(error, options) }
+                let failure = classify(error, options)
+                if case .ringBufferRejected = failure { throw failure }
             }
         }
         let plan = try planner.perFeature()

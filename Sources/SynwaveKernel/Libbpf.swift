@@ -144,11 +144,17 @@ struct BPFMap {
         }
     }
 
-    /// Sums a per-CPU array of u64 counters, one total per key.
-    func sumPerCPU(keys: Int) throws(BPFError) -> [UInt64] {
+    /// How many values a per-CPU map holds per key: the possible CPUs, which libbpf reads from
+    /// sysfs once. A lookup writes that many values, so a failed read must not become a guess.
+    static func possibleCPUs() throws(BPFError) -> Int {
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw BPFError("libbpf_num_possible_cpus", errno: .init(rawValue: -Int32(cpus))) }
-        var values = [UInt64](repeating: 0, count: cpus)
+        return cpus
+    }
+
+    /// Sums a per-CPU array of u64 counters, one total per key.
+    func sumPerCPU(keys: Int) throws(BPFError) -> [UInt64] {
+        var values = [UInt64](repeating: 0, count: try Self.possibleCPUs())
         var totals: [UInt64] = []
         for key in 0..<keys {
             var k = UInt32(key)
