@@ -20,8 +20,10 @@ final class RingBuffer: @unchecked Sendable {
     init(mapFDs: [Int32], intake: RecordIntake) throws(BPFError) {
         let callback: ring_buffer_sample_fn = { ctx, data, size in
             guard let ctx else { return 0 }
-            let context = Unmanaged<Context>.fromOpaque(ctx).takeUnretainedValue()
-            context.intake.handle(UnsafeRawBufferPointer(start: data, count: size), ring: context.ring)
+            // Borrowed, not retained: this runs once per kernel event, and the consumer keeps every context alive.
+            Unmanaged<Context>.fromOpaque(ctx)._withUnsafeGuaranteedRef { context in
+                context.intake.handle(UnsafeRawBufferPointer(start: data, count: size), ring: context.ring)
+            }
             return 0
         }
         let contexts = mapFDs.indices.map { Unmanaged.passRetained(Context(ring: $0, intake)) }
