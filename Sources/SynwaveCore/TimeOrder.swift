@@ -12,13 +12,15 @@
 /// event's stamp through its enum costs more than the comparison.
 public struct TimeOrder: Sendable {
     /// A sequence in stamp order (or ring order): events with their stamps alongside.
-    private struct Run: Sendable {
-        var events: [KernelEvent] = []
-        var stamps: [UInt64] = []
+    @usableFromInline struct Run: Sendable {
+        @usableFromInline var events: [KernelEvent] = []
+        @usableFromInline var stamps: [UInt64] = []
+
+        @usableFromInline init() {}
     }
 
     /// Index 0: the events held from earlier drains; then one run per ring for this drain.
-    private var runs: [Run]
+    @usableFromInline var runs: [Run]
 
     public init(rings: Int) {
         runs = Array(repeating: Run(), count: 1 + max(1, rings))
@@ -27,7 +29,9 @@ public struct TimeOrder: Sendable {
     /// Events held from earlier drains, in order.
     public var held: [KernelEvent] { runs[0].events }
 
-    /// Appends to ring `ring`'s run through `body` (the decoder's output).
+    /// Appends to ring `ring`'s run through `body` (the decoder's output). Inlinable: the ring
+    /// reader calls it per record, and unspecialized it looks up `R`'s metadata each time.
+    @inlinable
     public mutating func append<R>(toRing ring: Int, _ body: (inout [KernelEvent]) -> R) -> R {
         let result = body(&runs[1 + ring].events)
         // In place: a copy of the run would share its arrays and make each append copy them.
