@@ -124,7 +124,8 @@ struct Tail: AsyncParsableCommand {
         if !events {
             let m = printer.metrics
             if m.expired + m.evicted + m.closesInferred + m.duplicateTransitions + m.lateEvents + m.truncatedTransitions > 0 {
-                StandardError.line("synwave: \(m.expired) connections expired idle, \(m.evicted) evicted over --max-sockets, "
+                StandardError.line("synwave: \(printer.stillOpen) connections still open (no record), "
+                    + "\(m.expired) expired idle, \(m.evicted) evicted over --max-sockets, "
                     + "\(m.closesInferred) ended by their destruction (CLOSE not seen); "
                     + "events not in a record: \(m.duplicateTransitions) duplicate transitions, "
                     + "\(m.lateEvents) for sockets not tracked, \(m.truncatedTransitions) transitions past a record's limit")

@@ -14,7 +14,7 @@ final class TailPrinter: Service, @unchecked Sendable {
     private var correlator: Correlator
     private var records: [ConnectionRecord] = []
     private let shownCount = Atomic<UInt64>(0)
-    private let metricsSnapshot = Mutex(CorrelatorMetrics())
+    private let metricsSnapshot = Mutex((metrics: CorrelatorMetrics(), stillOpen: 0))
 
     init(banner: String, batches: AsyncStream<[KernelEvent]>, request: TailRequest, correlator: CorrelatorOptions) {
         self.banner = banner
@@ -27,7 +27,9 @@ final class TailPrinter: Service, @unchecked Sendable {
     var shown: UInt64 { shownCount.load(ordering: .relaxed) }
 
     /// The correlator's counters as of the last batch.
-    var metrics: CorrelatorMetrics { metricsSnapshot.withLock { $0 } }
+    var metrics: CorrelatorMetrics { metricsSnapshot.withLock { $0.metrics } }
+    /// Connections tracked and not ended when the tail stopped: they have no record.
+    var stillOpen: Int { metricsSnapshot.withLock { $0.stillOpen } }
 
     func run() async throws {
         // Printed from inside the group, whose SIGINT/SIGTERM handlers are in place by the time
@@ -69,8 +71,8 @@ final class TailPrinter: Service, @unchecked Sendable {
             } else {
                 correlator.tick(nowNs: Clocks.bootNs(), into: &records)
             }
-            let metrics = correlator.metrics
-            metricsSnapshot.withLock { $0 = metrics }
+            let snapshot = (metrics: correlator.metrics, stillOpen: correlator.tracked)
+            metricsSnapshot.withLock { $0 = snapshot }
         }
         shownCount.add(renderer.render(events: batch, records: records, into: &output.buffer), ordering: .relaxed)
         records.removeAll(keepingCapacity: true)

@@ -345,6 +345,25 @@ struct CorrelatorHardCaseTests {
         #expect(correlator.tracked == 0 && correlator.metrics.expired == 1 && records.isEmpty)
     }
 
+    @Test func shutdownWritesClosedRecordsAndLeavesOpenOnesTrackedNotExpired() throws {
+        var correlator = Correlator(options: CorrelatorOptions(idleTimeoutNs: 10_000_000_000))
+        var records: [ConnectionRecord] = []
+        var s = Script()
+        s.handshake()
+        // The server side closes just before the stop, inside its grace period.
+        s.state(Script.server, at: 10, .listen, .synRecv)
+        s.state(Script.server, at: 30, .synRecv, .established)
+        s.state(Script.server, at: 500, .established, .closeWait)
+        s.state(Script.server, at: 600, .closeWait, .lastAck)
+        s.state(Script.server, at: 700, .lastAck, .close, wiped: true)
+        for event in s.events { correlator.process(event, into: &records) }
+        correlator.tick(nowNs: 800_000, into: &records)
+        #expect(records.isEmpty)
+        correlator.finishClosing(into: &records)
+        #expect(records.map(\.role) == [.server])
+        #expect(correlator.tracked == 1 && correlator.metrics.expired == 0, "the open client has no record and did not idle out")
+    }
+
     @Test func capacityEvictsTheLeastRecentlyActive() throws {
         var correlator = Correlator(options: CorrelatorOptions(capacity: 64))
         var records: [ConnectionRecord] = []

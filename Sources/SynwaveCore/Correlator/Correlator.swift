@@ -55,6 +55,22 @@ public struct Correlator: Sendable {
 
     /// Writes the records whose grace period is over and drops long-idle ones.
     public mutating func tick(nowNs: UInt64, into records: inout [ConnectionRecord]) {
+        finishGraceOver(nowNs: nowNs, into: &records)
+        let scanEvery = max(1_000_000_000, options.idleTimeoutNs / 8)
+        if nowNs >= lastExpiryScanNs &+ scanEvery {
+            lastExpiryScanNs = nowNs
+            let idle = options.idleTimeoutNs
+            metrics.expired += UInt64(removeAll(where: { $0.state == .open && $0.lastNs &+ idle < nowNs }))
+        }
+    }
+
+    /// At shutdown: writes every record that reached CLOSE, whatever its grace period. Sockets
+    /// still open stay tracked (`tracked` says how many): they did not end, nor idle out.
+    public mutating func finishClosing(into records: inout [ConnectionRecord]) {
+        finishGraceOver(nowNs: .max, into: &records)
+    }
+
+    private mutating func finishGraceOver(nowNs: UInt64, into records: inout [ConnectionRecord]) {
         while closingHead < closing.count, closing[closingHead].closeNs &+ options.closeGraceNs <= nowNs {
             let (socket, closeNs) = closing[closingHead]
             closingHead += 1
@@ -66,17 +82,6 @@ public struct Correlator: Sendable {
             closing.removeFirst(closingHead)
             closingHead = 0
         }
-        let scanEvery = max(1_000_000_000, options.idleTimeoutNs / 8)
-        if nowNs >= lastExpiryScanNs &+ scanEvery {
-            lastExpiryScanNs = nowNs
-            let idle = options.idleTimeoutNs
-            metrics.expired += UInt64(removeAll(where: { $0.state == .open && $0.lastNs &+ idle < nowNs }))
-        }
-    }
-
-    /// At shutdown: writes every record that reached CLOSE, whatever its grace period.
-    public mutating func finishClosing(into records: inout [ConnectionRecord]) {
-        tick(nowNs: .max, into: &records)
     }
 
     // MARK: State changes

@@ -121,7 +121,8 @@ struct Daemon: AsyncParsableCommand {
         StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes), "
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "
-            + "\(eventLog.stats.linesWritten) event log lines written")
+            + "\(eventLog.stats.linesWritten) event log lines written, "
+            + "\(pipeline.metrics.tracked) connections still open (no record)")
         if let failure {
             StandardError.line("synwave: \(failure)")
             throw ExitCode.failure
