@@ -6,14 +6,14 @@ import SynwaveCore
 /// a class's stored properties would cost a dynamic exclusivity check per access, and a
 /// closure in between a retain and a release per record.
 final class RecordIntake {
-    struct State {
+    private struct State {
         var staged: TimeOrder
         var received: UInt64 = 0
         var decodeErrors: UInt64 = 0
         var stateChanges: UInt64 = 0
     }
 
-    let state: UnsafeMutablePointer<State>
+    private let state: UnsafeMutablePointer<State>
 
     init(rings: Int) {
         state = .allocate(capacity: 1)
@@ -23,6 +23,21 @@ final class RecordIntake {
     deinit {
         state.deinitialize(count: 1)
         state.deallocate()
+    }
+
+    /// The staged events stamped at or before `cutoffNs`, in time order (`TimeOrder.take`).
+    func release(upTo cutoffNs: UInt64) -> [KernelEvent] {
+        state.pointee.staged.take(upTo: cutoffNs)
+    }
+
+    /// What was counted since the last call; the counts start again from zero.
+    func takeCounts() -> (received: UInt64, decodeErrors: UInt64, stateChanges: UInt64) {
+        defer {
+            state.pointee.received = 0
+            state.pointee.decodeErrors = 0
+            state.pointee.stateChanges = 0
+        }
+        return (state.pointee.received, state.pointee.decodeErrors, state.pointee.stateChanges)
     }
 
     func handle(_ record: UnsafeRawBufferPointer, ring: Int) {

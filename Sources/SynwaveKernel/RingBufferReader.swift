@@ -111,7 +111,7 @@ public final class RingBufferReader: @unchecked Sendable {
     private func flush(upTo cutoffNs: UInt64) {
         var dropped: UInt64 = 0
         pollsSinceYield += 1
-        let ready = intake.state.pointee.staged.take(upTo: cutoffNs)
+        let ready = intake.release(upTo: cutoffNs)
         if !ready.isEmpty {
             var start = 0
             while start < ready.count {
@@ -125,16 +125,13 @@ public final class RingBufferReader: @unchecked Sendable {
             continuation.yield([])
             pollsSinceYield = 0
         }
-        let pending = intake.state
-        guard pending.pointee.received > 0 || dropped > 0 else { return }
+        let counted = intake.takeCounts()
+        guard counted.received > 0 || dropped > 0 else { return }
         counters.withLock {
-            $0.received += pending.pointee.received
-            $0.stateChanges += pending.pointee.stateChanges
-            $0.decodeErrors += pending.pointee.decodeErrors
+            $0.received += counted.received
+            $0.stateChanges += counted.stateChanges
+            $0.decodeErrors += counted.decodeErrors
             $0.droppedInUserSpace += dropped
         }
-        pending.pointee.received = 0
-        pending.pointee.decodeErrors = 0
-        pending.pointee.stateChanges = 0
     }
 }

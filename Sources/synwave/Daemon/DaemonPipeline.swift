@@ -82,7 +82,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         }
         records.removeAll(keepingCapacity: true)
         correlator.finishClosing(into: &records)
-        publish(DaemonBatch(events: [], records: records), nowNs: .max)
+        publish(DaemonBatch(events: [], records: records), nowNs: Clocks.bootNs())
         eventLogOutput.finish()
         tailOutput.finish()
         // The group shuts services down one at a time, source first: returning before our own
@@ -117,7 +117,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private func publish(_ batch: DaemonBatch, nowNs: UInt64) {
         var dropped: UInt64 = 0
         if case .dropped = eventLogOutput.yield(batch) { dropped += UInt64(batch.events.count) }
-        if tailDemand.hasClients || nowNs == .max {
+        if tailDemand.hasClients {
             if case .dropped = tailOutput.yield(batch) { dropped += UInt64(batch.events.count) }
             lastTailYieldNs = nowNs
         } else if nowNs &- lastTailYieldNs >= Self.idleTailTickNs {
