@@ -34,3 +34,27 @@ static inline struct bpf_link *synwave_attach_iter(struct bpf_program *prog, int
 	}
 	return bpf_program__attach_iter(prog, &opts);
 }
+
+/* Loads the smallest program of an iterator target ("tcp", "bpf_sk_storage_map"): two
+ * instructions, no helper, no map. It tells whether the kernel takes programs of that target
+ * at all, whatever they do. 0 when it loads (closed at once), else a negative errno
+ * (-ENOENT: the target is not in this kernel's BTF). */
+static inline int synwave_probe_iter_target(const char *target)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_ITER);
+	int btf_id, fd;
+
+	btf_id = libbpf_find_vmlinux_btf_id(target, BPF_TRACE_ITER);
+	if (btf_id < 0)
+		return btf_id;
+	opts.attach_btf_id = btf_id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "sw_probe_iter", "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}

@@ -135,7 +135,7 @@ public enum DerivedFeatures {
             rows.append(FeatureStatus(name: "listener_polling", attachment: .btf,
                                       detail: "current queue depths of every listener, from the listener iterator"))
         } else {
-            rows.append(sockDiagRow("listener_polling", "current queue depths of every listener", facts))
+            rows.append(sockDiagRow("listener_polling", "current queue depths of every listener (the listener iterator is off)", facts))
         }
         return rows
     }

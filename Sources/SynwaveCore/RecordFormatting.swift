@@ -2,8 +2,23 @@
 extension StateEventFormatter {
     static let recordColumns: [(title: String, width: Int)] = [
         ("TIME", 12), ("ROLE", 6), ("PID", 7), ("COMM", 15), ("LOCAL", 21), ("", 2), ("REMOTE", 21),
-        ("END", 24), ("HS_MS", 8), ("DURATION", 10), ("TX/RX BYTES", 17), ("RETX", 4),
+        ("END", endColumnWidth), ("HS_MS", 8), ("DURATION", 10), ("TX/RX BYTES", 17), ("RETX", 4),
     ]
+
+    /// Wide enough for every end with its detail: "reset_sent(TCP_DISCONNECT_WITH_DATA)" is the
+    /// longest (errors an end implies are not repeated, see `endDetail`).
+    static let endColumnWidth: Int = {
+        let resets = ResetReason.allCases.map { ConnectionEnd.resetSent.rawValue.count + $0.name.count + 2 }
+        let errors = ConnectionEnd.allCases.map { $0.rawValue.count + ($0.impliedError == nil ? "(EHOSTUNREACH)".count : 0) }
+        return (resets + errors).max()!
+    }()
+
+    /// What the END column adds in parentheses: the reset reason, or an error the end does not imply.
+    static func endDetail(_ r: ConnectionRecord) -> String? {
+        if r.end == .resetSent { return r.resetsSent.first?.name }
+        guard let error = r.error, r.end != .closed, error != r.end.impliedError else { return nil }
+        return error
+    }
 
     public var recordHeader: String {
         var line = ""
@@ -33,13 +48,9 @@ extension StateEventFormatter {
             out.append(UInt8(ascii: "?")); endColumn(6)
         }
         out.append(contentsOf: r.end.rawValue.utf8)
-        if r.end == .resetSent, let reason = r.resetsSent.first {
+        if let detail = Self.endDetail(r) {
             out.append(UInt8(ascii: "("))
-            out.append(contentsOf: reason.name.utf8)
-            out.append(UInt8(ascii: ")"))
-        } else if let error = r.error, r.end != .closed {
-            out.append(UInt8(ascii: "("))
-            out.append(contentsOf: error.utf8)
+            out.append(contentsOf: detail.utf8)
             out.append(UInt8(ascii: ")"))
         }
         endColumn(7)
@@ -140,8 +151,12 @@ extension StateEventFormatter {
                 out.append(decimal: UInt64(e.backlog))
             }
         case .reset(let e):
-            out.append(contentsOf: (e.direction == .sent ? "reset sent " : "reset received ").utf8)
-            if e.direction == .sent { out.append(contentsOf: e.reason.name.utf8) }
+            if e.direction == .sent {
+                out.append(static: "reset sent ")
+                out.append(contentsOf: e.reason.name.utf8)
+            } else {
+                out.append(static: "reset received")
+            }
             if let state = e.state {
                 out.append(static: " in ")
                 out.append(contentsOf: state.name.utf8)

@@ -1,3 +1,4 @@
+import SynwaveCore
 import SystemPackage
 
 /// A failed libbpf call or syscall: which operation, and the errno it returned.
@@ -23,12 +24,31 @@ public struct BPFError: Error, Sendable, CustomStringConvertible {
         BPFError(operation, errno: Errno(rawValue: Glibc.errno), libbpfLog: LibbpfLog.take())
     }
 
-    /// The verifier's last word: the line before its "processed N insns" summary.
+    /// The verifier's last word: the line before its "processed N insns" summary (none when
+    /// the log holds nothing but the summary).
     public var verifierReason: String? {
         guard let summary = libbpfLog.lastIndex(where: { $0.hasPrefix("processed ") && $0.contains("insns") }),
-              summary > 0 else { return nil }
+              summary > 0, !libbpfLog[summary - 1].contains("BEGIN PROG LOAD LOG") else { return nil }
         return libbpfLog[summary - 1]
     }
+
+    /// The verifier checked no instruction: the kernel refused the program for its type, attach
+    /// target or flags, not for anything its code does.
+    public var refusedBeforeVerification: Bool {
+        libbpfLog.contains { $0.hasPrefix("processed 0 insns") }
+    }
+
+    /// The program libbpf names in its "prog 'NAME': ... failed" line, for a whole-object load.
+    public var failedProgram: String? {
+        for line in libbpfLog where line.contains("failed") {
+            guard let start = line.range(of: "prog '"), let end = line[start.upperBound...].firstIndex(of: "'") else { continue }
+            return String(line[start.upperBound..<end])
+        }
+        return nil
+    }
+
+    /// "EPERM (Operation not permitted)".
+    public var errnoText: String { "\(ErrnoName.name(errno.rawValue)) (\(errno.description))" }
 
     public var description: String {
         let base = "\(operation) failed: \(errno.description) (errno \(errno.rawValue))"

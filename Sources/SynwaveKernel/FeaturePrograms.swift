@@ -18,13 +18,17 @@ struct FeaturePrograms: Sendable {
     let classic: String?
     /// Why there is no classic program.
     let noClassicReason: String
+    /// The iterator targets of `iterators`: where the kernel refuses one of the programs before
+    /// verifying it, an empty program of each target tells whether the target itself is refused.
+    let iteratorTargets: [String]
 
     init(_ feature: Feature, _ category: String, _ name: String, btf: [String], iterators: [String] = [],
-         classic: String?, noClassicReason: String = "") {
+         iteratorTargets: [String] = [], classic: String?, noClassicReason: String = "") {
         self.feature = feature
         tracepoint = Tracepoint(category: category, name: name)
         self.btf = btf
         self.iterators = iterators
+        self.iteratorTargets = iteratorTargets
         self.classic = classic
         self.noClassicReason = noClassicReason
     }
@@ -57,8 +61,9 @@ struct FeaturePrograms: Sendable {
         .init(.listenerAcceptQueue, "sock", "sk_data_ready", btf: ["sw_listener_ready"], classic: "sw_listener_ready_tp"),
         .init(.listenerOverflow, "skb", "kfree_skb", btf: ["sw_listener_overflow"], classic: "sw_listener_overflow_tp"),
         .init(.listenerIterator, "sock", "inet_sock_set_state", btf: ["sw_listener_mark"],
-              iterators: ["sw_listener_mark_existing", "sw_listener_dump", "sw_listener_dump_changes"], classic: nil,
-              noClassicReason: "socket storage needs tp_btf (5.11+): listeners are polled through sock_diag"),
+              iterators: ["sw_listener_mark_existing", "sw_listener_dump", "sw_listener_dump_changes"],
+              iteratorTargets: ["bpf_sk_storage_map", "tcp"], classic: nil,
+              noClassicReason: "iterators and socket storage have no classic-tracepoint form"),
     ]
 
     static let listenerFeatures: Set<Feature> = [.synackRetransmits, .listenerAcceptQueue, .listenerOverflow,
@@ -96,6 +101,10 @@ extension BPFError {
             if let cut = what.range(of: " (") ?? what.range(of: " = ") { what = String(what[..<cut.lowerBound]) }
             return "this kernel lacks \(what)"
         }
+        if refusedBeforeVerification {
+            let program = failedProgram.map { " \($0)" } ?? ""
+            return "the kernel refused\(program) before verifying any instruction: \(errnoText)"
+        }
         if let verifier = verifierReason {
             if verifier.contains("invalid bpf_context access") {
                 return "this kernel's tracepoint has fewer arguments (verifier: \(verifier))"
@@ -105,6 +114,14 @@ extension BPFError {
         if let line = libbpfLog.first(where: { line in ["failed to find kernel BTF type", "unknown func", "cannot use helper"].contains { line.contains($0) } }) {
             return line
         }
-        return "\(operation): \(errno.description)"
+        return "\(operation): \(errnoText)"
+    }
+
+    /// `loadFailureReason`, and for a program refused before verification, whether the kernel
+    /// refuses its iterator target outright (an empty program of it).
+    func loadFailureReason(iteratorTargets: [String]) -> String {
+        guard refusedBeforeVerification,
+              let target = iteratorTargets.lazy.compactMap(IteratorProbe.targetRefusedReason).first else { return loadFailureReason }
+        return "\(loadFailureReason); \(target)"
     }
 }

@@ -258,7 +258,7 @@ public final class KernelTracer: @unchecked Sendable {
                         try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, options)
                         return (mode, nil)
                     } catch {
-                        return (mode, error.loadFailureReason)
+                        return (mode, error.loadFailureReason(iteratorTargets: entry.iteratorTargets))
                     }
                 }
                 let (mode, detail) = LoadPlan.choose(attempts)

@@ -41,6 +41,10 @@ struct Listeners: AsyncParsableCommand {
     @Flag(help: "Watch every network namespace found under /run/netns and /proc/*/ns/net, as they come and go.")
     var allNetns = false
 
+    @Option(help: ArgumentHelp("How --watch reads the queues: iterator (BPF, one read for every namespace), sock-diag (netlink), or auto (the iterator where the kernel takes it).",
+                               valueName: "source"))
+    var pollVia: ListenerPollSource = .auto
+
     @OptionGroup var tracing: TracingOptions
 
     func validate() throws {
@@ -51,6 +55,7 @@ struct Listeners: AsyncParsableCommand {
         if count == 0 { throw ValidationError("--count must be at least 1") }
         if count != nil, !watch { throw ValidationError("--count needs --watch") }
         if changes, !(watch && json) { throw ValidationError("--changes needs --watch and --json") }
+        if pollVia != .auto, !watch { throw ValidationError("--poll-via needs --watch (a snapshot reads sock_diag)") }
     }
 
     func intervalNs() throws -> UInt64 {
@@ -79,8 +84,13 @@ struct Listeners: AsyncParsableCommand {
             return
         }
 
-        let tracer = try tracing.startTracer(logger: logger, programs: .listeners, pollsListeners: true)
-        Self.useIterator(of: tracer, in: poller, logger: logger)
+        let tracer = try tracing.startTracer(logger: logger, programs: .listeners, pollsListeners: pollVia != .sockDiag)
+        if pollVia != .sockDiag { Self.useIterator(of: tracer, in: poller, logger: logger) }
+        if pollVia == .iterator, poller.iterator == nil {
+            let why = tracer.features.first { $0.name == Feature.listenerIterator.rawValue }?.detail ?? ""
+            StandardError.line("synwave: --poll-via iterator: the BPF listener iterator is off on this kernel (\(why))")
+            throw ExitCode.failure
+        }
         if !tracer.hasListenerPrograms {
             StandardError.line("synwave: no listener program loads on this kernel: peaks and drops come from the polls only")
         }
@@ -142,6 +152,12 @@ struct Listeners: AsyncParsableCommand {
     }
 }
 
+/// Where `listeners --watch` reads the queue depths.
+enum ListenerPollSource: String, ExpressibleByArgument, CaseIterable {
+    case auto, iterator
+    case sockDiag = "sock-diag"
+}
+
 /// The `--watch` loop: a refresh every interval until shutdown or `count` refreshes.
 final class ListenerWatcher: Service, @unchecked Sendable {
     private let poller: ListenerPoller
@@ -172,7 +188,8 @@ final class ListenerWatcher: Service, @unchecked Sendable {
         let events = self.events
         let drain = Task { for await _ in events {} }
         defer { drain.cancel() }
-        StandardError.line("synwave: watching TCP listeners every \(intervalNs / 1_000_000)ms; Ctrl-C to stop")
+        let source = poller.iterator == nil ? "sock_diag" : "the BPF listener iterator"
+        StandardError.line("synwave: watching TCP listeners every \(intervalNs / 1_000_000)ms through \(source); Ctrl-C to stop")
         var table = ListenerTable()
         var refreshes: UInt64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {

@@ -31,6 +31,8 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(made, 40)
         XCTAssertEqual(run.result.status, 0, run.result.stderr)
         XCTAssertFalse(run.result.stderr.contains("polling through sock_diag instead"), "the BPF listener iterator failed: \(run.result.stderr)")
+        XCTAssertTrue(run.result.stderr.contains("feature.attached=\(KernelAllows.listenerPollingAttachment) feature.detail=current queue depths")
+                      && run.result.stderr.contains("feature.name=listener_polling"), run.result.stderr)
 
         // The event log: one line per connection of each side, nothing from other namespaces.
         XCTAssertEqual(records.count, 2 * made + 3)
@@ -56,7 +58,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom.types["synwave_handshake_seconds"], "histogram")
         XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"}"], 1)
-        XCTAssertEqual(prom["synwave_feature_enabled{feature=\"listener_polling\",attached=\"tp_btf\"}"], 1)
+        XCTAssertEqual(prom["synwave_feature_enabled{feature=\"listener_polling\",attached=\"\(KernelAllows.listenerPollingAttachment)\"}"], 1)
         XCTAssertNotNil(prom.samples.keys.first { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(run.netns)\"") })
 
         // The metrics log's last line carries the same values.

@@ -31,8 +31,18 @@ struct DoctorIntegrationTests {
             #expect(rows[name]?.attachment == "tp_btf", "\(name)")
         }
         #expect(rows["existing_connections"]?.attachment == "sock_diag")
-        #expect(rows["listener_iterator"]?.attachment == "tp_btf")
-        #expect(rows["listener_polling"]?.attachment == "tp_btf", "the iterator, as the daemon polls")
+        #expect(rows["listener_polling"]?.attachment == KernelAllows.listenerPollingAttachment, "as the daemon polls")
+        if KernelAllows.listenerIterator {
+            #expect(rows["listener_iterator"]?.attachment == "tp_btf", "\(rows["listener_iterator"]?.detail ?? "missing")")
+        } else {
+            // The kernel refuses even an empty iter/bpf_sk_storage_map program: doctor must say so.
+            let detail = rows["listener_iterator"]?.detail ?? "missing"
+            #expect(rows["listener_iterator"]?.attachment == "off")
+            #expect(detail.contains("the kernel refused sw_listener_dump before verifying any instruction: EPERM (Operation not permitted)"), "\(detail)")
+            #expect(detail.contains("an empty iter/bpf_sk_storage_map program is refused too, with EPERM (iter/tcp loads)"), "\(detail)")
+            #expect(!detail.contains("5.11") && !detail.contains("PROG LOAD LOG"), "\(detail)")
+            #expect(rows["listener_polling"]?.detail.contains("the listener iterator is off") == true)
+        }
     }
 
     @Test func classicTracepointsWhereAsked() throws {

@@ -97,15 +97,17 @@ struct ListenerScenario: Sendable, CustomTestStringConvertible {
 
 @Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
 struct ListenerIntegrationTests {
-    @Test(arguments: ListenerScenario.all)
-    func listenerQueues(_ scenario: ListenerScenario) throws {
+    /// Each scenario through every source this kernel allows: the same numbers from each.
+    @Test(arguments: ListenerScenario.all, KernelAllows.listenerPollSources)
+    func listenerQueues(_ scenario: ListenerScenario, _ source: ListenerPollSource) throws {
         let (netnsInode, counters, watched, events, tailResult) = try InitContextFirings.retrying(scenario.name) {
             let pair = try VethPair("lst\(scenario.port)")
             for setting in scenario.sysctls { try pair.sysctl(pair.server, setting) }
             let tail = try Tail(["--netns", "\(pair.server.inode)"])
             let watch = try Child(Harness.synwave, ["listeners", "--watch", "--json", "--interval", "100ms",
-                                                    "--netns", pair.server.name])
+                                                    "--netns", pair.server.name, "--poll-via", source.rawValue])
             try #require(watch.waitForStderr(seconds: 20) { $0.contains("watching TCP listeners") }, "\(watch.err.text)")
+            #expect(watch.err.text.contains(source.startLine), "\(watch.err.text)")
             let server = try Child("/usr/sbin/ip", ["netns", "exec", pair.server.name, Harness.loadgen, "listen",
                                                     "--port", "\(scenario.port)", "--backlog", "\(scenario.backlog)",
                                                     "--accept-every-ms", "\(scenario.acceptEveryMs)", "--seconds", "20"])
@@ -156,12 +158,14 @@ struct ListenerIntegrationTests {
     }
 }
 
-/// The BPF listener iterator's polls list only the listeners that changed, and a full dump
-/// when one is gone (the dump's end record counts the listeners it visited): listeners older
-/// than the watch, and newer ones that close while it runs, must show and then be forgotten.
+/// Listeners older than the watch, and newer ones that close while it runs, must show and then
+/// be forgotten, through each source. The BPF listener iterator's polls list only the listeners
+/// that changed, and a full dump when one is gone (the dump's end record counts the listeners it
+/// visited); sock_diag lists every listener at each poll.
 @Suite(.serialized, .enabled(if: Harness.isRoot, "root integration tests: they load BPF programs and make network namespaces"))
 struct ListenerIteratorIntegrationTests {
-    @Test func listenersThatComeAndGoAreShownThenForgotten() throws {
+    @Test(arguments: KernelAllows.listenerPollSources)
+    func listenersThatComeAndGoAreShownThenForgotten(_ source: ListenerPollSource) throws {
         let namespace = try NetworkNamespace("lstgone")
         // 600 listeners: more records than one read of the iterator holds (512 of 64 bytes).
         let older = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
@@ -169,8 +173,9 @@ struct ListenerIteratorIntegrationTests {
         defer { _ = older.interrupt() }
         usleep(1_000_000)
         let watch = try Child(Harness.synwave, ["listeners", "--watch", "--json", "--interval", "100ms",
-                                                "--netns", namespace.name])
+                                                "--netns", namespace.name, "--poll-via", source.rawValue])
         try #require(watch.waitForStderr(seconds: 20) { $0.contains("watching TCP listeners") }, "\(watch.err.text)")
+        #expect(watch.err.text.contains(source.startLine), "\(watch.err.text)")
         let newer = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
                                                "--port", "22000", "--count", "3", "--seconds", "1.5"])
         #expect(newer.finish(seconds: 10).status == 0)
@@ -191,5 +196,18 @@ struct ListenerIteratorIntegrationTests {
         #expect(portsByPoll[first]!.isSuperset(of: older600), "older listeners missing from the first poll")
         #expect(polls.contains { portsByPoll[$0] == older600.union(22000..<22003) }, "the newer listeners never showed with the older ones")
         #expect(portsByPoll[polls.last!] == older600, "closed listeners still listed at the last poll")
+    }
+}
+
+/// Where the kernel refuses the listener iterator, asking for it fails with the cause in one line.
+@Suite(.enabled(if: Harness.isRoot && !KernelAllows.listenerIterator, "the kernel takes the listener iterator here"))
+struct ListenerIteratorRefusedTests {
+    @Test func pollViaIteratorNamesTheRefusal() throws {
+        let result = try run(Harness.synwave, ["listeners", "--watch", "--poll-via", "iterator", "--count", "1"])
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("the BPF listener iterator is off on this kernel"), "\(result.stderr)")
+        #expect(result.stderr.contains("refused sw_listener_dump before verifying any instruction: EPERM"), "\(result.stderr)")
     }
 }

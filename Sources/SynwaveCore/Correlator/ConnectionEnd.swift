@@ -21,6 +21,16 @@ public enum ConnectionEnd: String, Sendable, CaseIterable {
     case acceptQueueOverflowReset = "accept_queue_overflow_reset"
     case unknown
 
+    /// The error every connection with this end reports, so a view need not repeat it.
+    public var impliedError: String? {
+        switch self {
+        case .refused: "ECONNREFUSED"
+        case .connectTimeout, .retransmitTimeout, .keepaliveTimeout: "ETIMEDOUT"
+        case .resetReceived, .acceptQueueOverflowReset: "ECONNRESET"
+        case .closed, .connectAborted, .resetSent, .unknown: nil
+        }
+    }
+
     public init?(name: String) {
         self.init(rawValue: String(name.lowercased().map { $0 == "-" ? "_" : $0 }))
     }
@@ -30,10 +40,12 @@ public enum ConnectionRole: String, Sendable, CaseIterable {
     case client, server
 }
 
-/// Errno names for the errors TCP reports; others print as their number.
+/// Errno names for the errors TCP reports and the bpf(2) refusals synwave explains; others
+/// print as their number.
 public enum ErrnoName {
     private static let names: [Int32: String] = [
-        1: "EPERM", 4: "EINTR", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 22: "EINVAL", 32: "EPIPE",
+        0: "none", 1: "EPERM", 2: "ENOENT", 4: "EINTR", 7: "E2BIG", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
+        14: "EFAULT", 16: "EBUSY", 22: "EINVAL", 28: "ENOSPC", 32: "EPIPE", 95: "EOPNOTSUPP", 524: "ENOTSUPP",
         71: "EPROTO", 90: "EMSGSIZE", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN",
         101: "ENETUNREACH", 103: "ECONNABORTED", 104: "ECONNRESET", 105: "ENOBUFS", 107: "ENOTCONN",
         110: "ETIMEDOUT", 111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH",

@@ -9,7 +9,7 @@ struct HangupService: Service {
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 for log in logs { log.requestReopen() }
                 StandardError.line("synwave: SIGHUP: reopening \(logs.map(\.path).joined(separator: " and "))")

@@ -1,0 +1,27 @@
+import Testing
+import SynwaveKernel
+
+/// What the running kernel takes, probed on its own (an empty program of each kind) before a
+/// test requires an attachment: kernel builds differ (6.18.44-fc-v1272 refuses every
+/// map-element iterator, 6.18.44-fc-v595 took them), and a test asserts what this one allows.
+enum KernelAllows {
+    /// The BPF listener iterator walks the listener marks with an iter/bpf_sk_storage_map program.
+    static let listenerIterator: Bool = Harness.isRoot && IteratorProbe.refusal(target: "bpf_sk_storage_map") == nil
+
+    /// Every way `synwave listeners --watch` can read queue depths here: sock_diag always.
+    static var listenerPollSources: [ListenerPollSource] {
+        listenerIterator ? [.iterator, .sockDiag] : [.sockDiag]
+    }
+
+    /// `listener_polling` as doctor and the daemon's metrics must name it.
+    static var listenerPollingAttachment: String { listenerIterator ? "tp_btf" : "sock_diag" }
+}
+
+/// `synwave listeners --poll-via`, and the words its start line uses.
+enum ListenerPollSource: String, Sendable, CustomTestStringConvertible {
+    case iterator
+    case sockDiag = "sock-diag"
+
+    var startLine: String { self == .iterator ? "through the BPF listener iterator" : "through sock_diag" }
+    var testDescription: String { rawValue }
+}
