@@ -45,9 +45,23 @@ public enum Preflight {
         access("\(tracefsPath)/events", F_OK) == 0
     }
 
+    /// tracefs is mounted at its path, readable by this user or not: the mount table says so to
+    /// anyone (tracefs is mode 700, so `events` is hidden from other users).
+    public static var tracefsMountedAtPath: Bool {
+        let mounts = (try? readFile("/proc/self/mounts")) ?? ""
+        return mounts.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 2 && fields[1] == tracefsPath && fields[2] == "tracefs"
+        }
+    }
+
     /// Mounts tracefs at /sys/kernel/tracing when nothing is mounted there.
     public static func ensureTracefs() throws(TracerSetupError) {
         if tracefsMounted { return }
+        if tracefsMountedAtPath {
+            let denied = access("\(tracefsPath)/events", F_OK) == 0 ? Errno.permissionDenied : Errno(rawValue: errno)
+            throw .tracefsUnreadable(path: tracefsPath, denied)
+        }
         if mount("tracefs", tracefsPath, "tracefs", 0, nil) != 0 {
             throw .tracefsUnavailable(Errno(rawValue: errno))
         }

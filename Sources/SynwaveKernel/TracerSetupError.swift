@@ -7,6 +7,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
     case noBTF(path: String)
     case kernelTooOld(release: String)
     case tracefsUnavailable(Errno)
+    /// Mounted, but this user may not look inside.
+    case tracefsUnreadable(path: String, Errno)
     case tracepointMissing(String)
     /// `rings`: "2 × 8 MiB".
     case ringBufferRejected(rings: String, BPFError)
@@ -24,6 +26,8 @@ public enum TracerSetupError: Error, Sendable, CustomStringConvertible {
             "kernel \(release) is too old: synwave needs Linux \(KernelRelease.minimumSupported) or newer (BPF ring buffer)"
         case .tracefsUnavailable(let errno):
             "tracefs is not mounted and mounting it failed (\(errno.description)): run 'mount -t tracefs tracefs /sys/kernel/tracing'"
+        case .tracefsUnreadable(let path, let errno):
+            "tracefs is mounted at \(path) but this user cannot read it (\(errno.description)): run synwave as root"
         case .tracepointMissing(let name):
             "this kernel has no tracepoint \(name)"
         case .ringBufferRejected(let rings, let error):

@@ -1,4 +1,5 @@
 import Foundation
+import SynwaveKernel
 import XCTest
 
 /// The real `synwave daemon` as a child process, each case with its own configuration,
@@ -88,6 +89,35 @@ final class DaemonIntegrationTests: XCTestCase {
         var tcp: [String: Int]
         var metricsLines: [[String: Any]]
         var leftBehind: [String]
+    }
+
+    /// Clients that connect and send nothing are answered and closed after the request deadline;
+    /// past `tail_clients_max` a client gets one ERROR line at once; both are counted.
+    func testSilentTailClientsAreClosedAndTheClientCountIsCapped() throws {
+        let daemon = try DaemonUnderTest("tailcap", settings: ["tail_clients_max = 2"])
+        defer { daemon.remove() }
+        func answer(_ socket: UnixSocket) -> String {
+            var timeout = timeval(tv_sec: 15, tv_usec: 0)
+            setsockopt(socket.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var text: [UInt8] = []
+            while let chunk = try? socket.readSome(), !chunk.isEmpty { text += chunk }
+            return String(decoding: text, as: UTF8.self)
+        }
+        let silent = try (0..<2).map { _ in try UnixSocket.connect(path: daemon.tailSocket) }
+        usleep(500_000)  // accepted (the server looks for clients every 100 ms)
+        let extra = try UnixSocket.connect(path: daemon.tailSocket)
+        let started = Date()
+        XCTAssertEqual(answer(extra), "ERROR too many tail clients (2 connected, tail_clients_max): try again later\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "refused at once, not at the request deadline")
+        for socket in silent { XCTAssertEqual(answer(socket), "ERROR no request line within 5 s\n") }
+        // Room again: a real tail is served.
+        let tail = try Child(Harness.synwave, ["tail", "--socket", daemon.tailSocket, "--json"])
+        XCTAssertTrue(tail.waitForStderr(seconds: 10) { $0.contains("from the daemon") }, tail.err.text)
+        XCTAssertEqual(tail.interrupt().status, 0)
+        XCTAssertEqual(daemon.terminate().status, 0)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        XCTAssertEqual(prom["synwave_tail_clients_refused_total{cause=\"too_many_clients\"}"], 1)
+        XCTAssertEqual(prom["synwave_tail_clients_refused_total{cause=\"bad_request\"}"], 2)
     }
 
     func testTailClientsReceiveLiveEventsFromTheDaemonWithoutLoadingPrograms() throws {
@@ -232,6 +262,14 @@ final class DaemonIntegrationTests: XCTestCase {
         let second = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", daemon.configPath], seconds: 30)
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(second.stderr.contains("another synwave daemon is running (pid \(daemon.pid)"), second.stderr)
+        // The refused instance touched nothing of the running one's: its pidfile and tail socket stay,
+        // so a third is refused too.
+        XCTAssertEqual(try? String(contentsOfFile: daemon.pidFile, encoding: .utf8), "\(daemon.pid)\n", "the running daemon's pidfile")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: daemon.tailSocket), "the running daemon's tail socket")
+        let third = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", daemon.configPath], seconds: 30)
+        XCTAssertNotEqual(third.status, 0, "a third daemon started beside the first: \(third.stderr)")
+        XCTAssertTrue(third.stderr.contains("another synwave daemon is running (pid \(daemon.pid)"), third.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: daemon.tailSocket))
         XCTAssertEqual(daemon.terminate().status, 0, "the first one is unharmed")
     }
 
@@ -260,6 +298,10 @@ final class DaemonIntegrationTests: XCTestCase {
             let lines = result.stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, "\(item.name): one line: \(result.stderr)")
             XCTAssertTrue(result.stderr.contains(item.expected), "\(item.name): \(result.stderr)")
+            // --check refuses exactly what start refuses, with the same line.
+            let checked = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--check", "--config", path] + item.flags)
+            XCTAssertEqual(checked.status, 64, "\(item.name) with --check: \(checked.stdout)\(checked.stderr)")
+            XCTAssertTrue(checked.stderr.contains(item.expected), "\(item.name) with --check: \(checked.stderr)")
         }
         let missing = try SynwaveIntegrationTests.run(Harness.synwave, ["daemon", "--config", directory + "/none.conf"])
         XCTAssertEqual(missing.status, 64)
@@ -331,6 +373,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("No space left on device"), result.stderr)
         XCTAssertTrue(result.stderr.contains("writable again"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("40 event log lines written, 0 log lines dropped (log_buffer_limit), 0 never written"), result.stderr)
     }
 
     /// Which of `ids` `bpftool prog show` still lists after waiting up to `seconds` for them to go.

@@ -57,6 +57,28 @@ struct DoctorIntegrationTests {
         #expect(rows["reset_reasons"]?.attachment == "tracepoint")
     }
 
+    /// As a user who may not look inside tracefs (mode 700 at /sys/kernel/tracing), doctor says
+    /// that it is mounted but unreadable, not that it is missing.
+    @Test func unprivilegedDoctorSaysWhatIsTrueOfTracefs() throws {
+        let directory = NSTemporaryDirectory() + "synwave-doctor-user-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory, 0o755)
+        let binary = directory + "/synwave"
+        try FileManager.default.copyItem(atPath: Harness.synwave, toPath: binary)
+        let result = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "doctor"])
+        #expect(result.status != 0)
+        #expect(result.stdout.contains("FAIL privileges"), "\(result.stdout)")
+        let line = result.stdout.split(separator: "\n").first { $0.contains("tracefs") }.map(String.init) ?? "no tracefs line"
+        #expect(!line.contains("not mounted"), "\(line)")
+        let mode = (try FileManager.default.attributesOfItem(atPath: "/sys/kernel/tracing")[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        if mode & 0o005 == 0 {
+            #expect(line.contains("FAIL tracefs") && line.contains("is mounted at /sys/kernel/tracing but this user cannot read it"), "\(line)")
+        } else {
+            #expect(line.contains("ok   tracefs"), "\(line)")
+        }
+    }
+
     @Test func textTableAndExitStatus() throws {
         let result = try run(Harness.synwave, ["doctor"])
         #expect(result.status == 0)

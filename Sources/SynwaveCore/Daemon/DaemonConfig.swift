@@ -15,6 +15,8 @@ public struct DaemonConfig: Equatable, Sendable {
     public var tailGroup: String?
     /// Bytes queued per tail client before its events are skipped (with a counted notice).
     public var tailClientBuffer: UInt64 = 4 << 20
+    /// Tail clients served at once; one more is answered with an ERROR line and closed (counted).
+    public var tailClientsMax = 64
     public var attach = "auto"
     public var ringBufferBytes: UInt64 = 16 << 20
     public var pollIntervalMs: Int32 = 10
@@ -31,6 +33,10 @@ public struct DaemonConfig: Equatable, Sendable {
     public var onlyNetns: [String] = []
     /// Bytes of log lines kept in memory while a log cannot be written; past it the oldest are dropped (counted).
     public var logBufferLimit: UInt64 = 64 << 20
+    /// The event and metrics logs are rotated past this size, `logKeep` old files kept: with the
+    /// defaults each log takes at most 5 × 128 MiB (plus one flush), whatever the traffic.
+    public var logMaxSize: UInt64 = 128 << 20
+    public var logKeep = 4
 
     public init() {}
 
@@ -54,11 +60,13 @@ public struct DaemonConfig: Equatable, Sendable {
             ("log_dir", logDirectory), ("event_log", eventLog), ("metrics_log", metricsLog), ("metrics_file", metricsFile),
             ("metrics_interval", duration(metricsIntervalNs)), ("run_dir", runDirectory), ("pidfile", pidFile),
             ("tail_socket", tailSocket), ("tail_group", tailGroup ?? ""), ("tail_client_buffer", size(tailClientBuffer)),
+            ("tail_clients_max", "\(tailClientsMax)"),
             ("attach", attach), ("ring_size", size(ringBufferBytes)), ("poll_interval", "\(pollIntervalMs)ms"),
             ("max_sockets", "\(maxSockets)"), ("idle_timeout", duration(idleTimeoutNs)),
             ("listener_interval", duration(listenerIntervalNs)), ("listener_netns", listenerNetns.joined(separator: ",")),
             ("listener_all_netns", "\(listenerAllNetns)"), ("listener_metrics_max", "\(listenerMetricsMax)"),
             ("only_netns", onlyNetns.joined(separator: ",")), ("log_buffer_limit", size(logBufferLimit)),
+            ("log_max_size", size(logMaxSize)), ("log_keep", "\(logKeep)"),
         ]
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()
     }
@@ -86,9 +94,9 @@ public struct DaemonConfigError: Error, Equatable, CustomStringConvertible {
 public enum DaemonConfigParser {
     public static let keys: [String] = [
         "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "run_dir", "pidfile",
-        "tail_socket", "tail_group", "tail_client_buffer", "attach", "ring_size", "poll_interval",
+        "tail_socket", "tail_group", "tail_client_buffer", "tail_clients_max", "attach", "ring_size", "poll_interval",
         "max_sockets", "idle_timeout", "listener_interval", "listener_netns", "listener_all_netns",
-        "listener_metrics_max", "only_netns", "log_buffer_limit",
+        "listener_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
     ]
 
     /// Applies a whole file's text on top of `config`.
@@ -172,6 +180,9 @@ public enum DaemonConfigParser {
             }
             config.tailGroup = value.isEmpty ? nil : value
         case "tail_client_buffer": config.tailClientBuffer = try size(64 << 10...1 << 30, "64K to 1G")
+        case "tail_clients_max":
+            guard let count = Int(value), (1...1024).contains(count) else { throw refuse("'\(value)' is not a count from 1 to 1024") }
+            config.tailClientsMax = count
         case "attach":
             guard ["auto", "btf", "tracepoint"].contains(value) else {
                 throw refuse("'\(value)' is not one of auto, btf, tracepoint")
@@ -200,6 +211,10 @@ public enum DaemonConfigParser {
             config.listenerMetricsMax = count
         case "only_netns": config.onlyNetns = list()
         case "log_buffer_limit": config.logBufferLimit = try size(1 << 20...4 << 30, "1M to 4G")
+        case "log_max_size": config.logMaxSize = try size(64 << 10...1 << 40, "64K to 1T")
+        case "log_keep":
+            guard let count = Int(value), (0...1000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 1000") }
+            config.logKeep = count
         default:
             throw DaemonConfigError(origin: origin, key: key,
                                     problem: "unknown key (known: \(keys.joined(separator: ", ")))")

@@ -41,6 +41,8 @@ public struct OutputStats: Equatable, Sendable {
     public var linesDropped: UInt64 = 0
     /// Lines waiting to be written (kept while the output fails).
     public var linesPending: UInt64 = 0
+    /// Size-based rotations (`log_max_size`).
+    public var rotations: UInt64 = 0
 
     public init() {}
 }
@@ -50,7 +52,10 @@ public struct TailServerStats: Equatable, Sendable {
     public var clientsServed: UInt64 = 0
     /// Lines not sent to a client that read too slowly.
     public var linesSkipped: UInt64 = 0
+    /// Clients answered with an ERROR line and closed: a bad or missing request line.
     public var clientsRefused: UInt64 = 0
+    /// Clients turned away at once because `tail_clients_max` were connected.
+    public var clientsOverCap: UInt64 = 0
 
     public init() {}
 }
@@ -199,12 +204,14 @@ public struct DaemonMetrics: Sendable {
         var errors = MetricFamily("synwave_output_write_errors_total", .counter, "Failed writes (disk full, directory gone), per output; retried.")
         var dropped = MetricFamily("synwave_output_lines_dropped_total", .counter, "Lines given up after the output stayed unwritable past the buffer limit.")
         var pending = MetricFamily("synwave_output_lines_pending", .gauge, "Lines waiting for an unwritable output.")
+        var rotations = MetricFamily("synwave_output_rotations_total", .counter, "Files rotated at log_max_size, per output.")
         for (name, stats) in outputs {
             let labels = [("output", name)]
             written.add(stats.linesWritten, labels)
             errors.add(stats.writeErrors, labels)
             dropped.add(stats.linesDropped, labels)
             pending.add(stats.linesPending, labels)
+            rotations.add(stats.rotations, labels)
         }
         return [
             counter("synwave_events_received_total", "Events read from the ring buffer.", t.eventsReceived),
@@ -220,9 +227,11 @@ public struct DaemonMetrics: Sendable {
             counter("synwave_records_close_inferred_total",
                     "Records ended by the socket's destruction because their CLOSE transition never came.", connections.closesInferred),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
-            written, errors, dropped, pending,
+            written, errors, dropped, pending, rotations,
             gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),
             counter("synwave_tail_clients_served_total", "Tail clients accepted since start.", tail.clientsServed),
+            labeledCounter("synwave_tail_clients_refused_total", "Tail clients refused with an ERROR line, by cause.", "cause",
+                           [("bad_request", tail.clientsRefused), ("too_many_clients", tail.clientsOverCap)]),
             counter("synwave_tail_lines_skipped_total", "Lines not sent to tail clients that read too slowly.", tail.linesSkipped),
             gauge("synwave_uptime_seconds", "Seconds since the daemon started tracing.", uptimeSeconds),
         ]
@@ -230,6 +239,13 @@ public struct DaemonMetrics: Sendable {
 
     private func counter<I: BinaryInteger>(_ name: String, _ help: String, _ value: I) -> MetricFamily {
         MetricFamily(name, .counter, help, [.init(.number(Double(value)))])
+    }
+
+    /// One counter per value of a single label.
+    private func labeledCounter(_ name: String, _ help: String, _ label: String, _ values: [(String, UInt64)]) -> MetricFamily {
+        var family = MetricFamily(name, .counter, help)
+        for (value, count) in values { family.add(count, [(label, value)]) }
+        return family
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Double) -> MetricFamily {

@@ -8,14 +8,29 @@ import Glibc
 /// directory, rotation.
 ///
 /// Lines collect in `buffer`; `flush()` appends them with one write(2). If that write fails
-/// part-way (disk full) the partial tail is truncated away, so the file never holds a torn
-/// line, and the lines stay queued for the next try. While the file cannot be written, lines
-/// are kept up to `bufferLimit` bytes, then the oldest are dropped — every failure and drop
-/// counted in `stats`, and the start and end of each failing spell reported once on stderr.
+/// part-way (disk full) the whole lines that fit stay written and the torn rest is truncated
+/// away, so the file never holds a torn line, and the other lines stay queued for the next try.
+/// While the file cannot be written, lines are kept up to `bufferLimit` bytes, then the oldest
+/// are dropped — every failure and drop counted in `stats`, the start and end of each failing
+/// spell reported once on stderr, and drops at most every 10 s with their counts.
+/// With a `Rotation`, a file that would grow past its size is renamed to `path.1` (and older
+/// ones shifted up to `path.N`) before the next lines are written to a new file: whole flushes
+/// only, so no line is lost or split by a rotation.
 /// `requestReopen()` (SIGHUP, after logrotate renamed the file) makes the next flush open the
 /// path anew; a file whose directory was removed is noticed (link count 0) and recreated.
 /// Used from one task at a time; `stats` and `requestReopen()` from anywhere.
 public final class LineLog: @unchecked Sendable {
+    /// Size-based rotation: at most `keep` old files beside the current one.
+    public struct Rotation: Sendable {
+        public var maxBytes: UInt64
+        public var keep: Int
+
+        public init(maxBytes: UInt64, keep: Int) {
+            self.maxBytes = maxBytes
+            self.keep = keep
+        }
+    }
+
     public let path: String
     /// Callers append one line's bytes, then call `endLine()`.
     public var buffer: [UInt8] = []
@@ -27,10 +42,20 @@ public final class LineLog: @unchecked Sendable {
     private var failure: String?
     private let reopenRequested = Atomic<Bool>(false)
     private let counters = Mutex(OutputStats())
+    private let rotation: Rotation?
+    private var fileBytes: UInt64 = 0
+    /// Drops not yet said on stderr, and when they may next be said.
+    private var unreportedDrops: UInt64 = 0
+    private var nextDropReportNs: UInt64 = 0
+    private let dropReportIntervalNs: UInt64 = 10_000_000_000
+    private let report: @Sendable (String) -> Void
 
-    public init(path: String, bufferLimit: UInt64) {
+    public init(path: String, bufferLimit: UInt64, rotation: Rotation? = nil,
+                report: @escaping @Sendable (String) -> Void = { StandardError.line($0) }) {
         self.path = path
         self.bufferLimit = Int(clamping: bufferLimit)
+        self.rotation = rotation
+        self.report = report
         buffer.reserveCapacity(1 << 16)
     }
 
@@ -61,16 +86,18 @@ public final class LineLog: @unchecked Sendable {
             close(fd)
             fd = -1
         }
+        defer { reportDrops(nowNs: nowNs) }
         guard !buffer.isEmpty else { return }
         if failure != nil, nowNs < nextRetryNs { return }
         if fd >= 0, isUnlinked() {
             counters.withLock { $0.writeErrors += 1 }
-            StandardError.line("synwave: \(path) was deleted (its directory removed?): recreating it")
+            report("synwave: \(path) was deleted (its directory removed?): recreating it")
             close(fd)
             fd = -1
         }
         do {
             if fd < 0 { try reopen() }
+            if let rotation, fileBytes > 0, fileBytes + UInt64(buffer.count) > rotation.maxBytes { try rotate(rotation) }
             try appendBuffer()
             counters.withLock {
                 $0.linesWritten += pendingLines
@@ -80,7 +107,7 @@ public final class LineLog: @unchecked Sendable {
             pendingLines = 0
             if failure != nil {
                 failure = nil
-                StandardError.line("synwave: \(path) is writable again; queued lines written")
+                report("synwave: \(path) is writable again; queued lines written")
             }
         } catch {
             nextRetryNs = nowNs &+ retryIntervalNs
@@ -92,9 +119,34 @@ public final class LineLog: @unchecked Sendable {
             let text = error.description
             if failure != text {
                 failure = text
-                StandardError.line("synwave: cannot write \(path): \(text); keeping \(lines) lines in memory, retrying every second")
+                report("synwave: cannot write \(path): \(text); keeping \(lines) lines in memory "
+                    + "(up to log_buffer_limit, then the oldest are dropped), retrying every second")
             }
         }
+    }
+
+    /// Says on stderr how many lines were dropped since the last report, at most every 10 s.
+    private func reportDrops(nowNs: UInt64) {
+        guard unreportedDrops > 0, nowNs >= nextDropReportNs else { return }
+        let total = stats.linesDropped
+        report("synwave: \(path): \(unreportedDrops) lines dropped, the oldest queued ones (log_buffer_limit reached "
+            + "while it cannot be written); \(total) dropped since start")
+        unreportedDrops = 0
+        nextDropReportNs = nowNs &+ dropReportIntervalNs
+    }
+
+    /// Shifts `path.N-1` to `path.N` ... `path` to `path.1`, then opens a new `path`.
+    private func rotate(_ rotation: Rotation) throws(SyscallError) {
+        for index in stride(from: rotation.keep, through: 2, by: -1) {
+            _ = rename("\(path).\(index - 1)", "\(path).\(index)")
+        }
+        if rotation.keep >= 1 {
+            guard rename(path, "\(path).1") == 0 else { throw SyscallError.last("rename \(path) to \(path).1") }
+        } else {
+            guard unlink(path) == 0 else { throw SyscallError.last("unlink \(path)") }
+        }
+        counters.withLock { $0.rotations += 1 }
+        try reopen()
     }
 
     private func reopen() throws(SyscallError) {
@@ -109,6 +161,8 @@ public final class LineLog: @unchecked Sendable {
         }
         guard opened >= 0 else { throw SyscallError.last("open \(path)") }
         fd = opened
+        var info = stat()
+        fileBytes = fstat(fd, &info) == 0 ? UInt64(info.st_size) : 0
     }
 
     /// The file was deleted under us (its directory removed): writing on would lose every line.
@@ -120,11 +174,21 @@ public final class LineLog: @unchecked Sendable {
     private func appendBuffer() throws(SyscallError) {
         let start = lseek(fd, 0, SEEK_END)
         let (written, failed) = buffer.withUnsafeBytes { writeAll(fd, $0) }
-        if let failed {
-            // Take back a partial write: the next try appends the same lines whole.
-            if written > 0, start >= 0 { _ = ftruncate(fd, start) }
-            throw failed
+        guard let failed else {
+            fileBytes = UInt64(max(0, start)) + UInt64(buffer.count)
+            return
         }
+        // Keep the whole lines that fit; take back a torn one: the next try appends it whole.
+        let whole = written > 0 ? buffer[..<written].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0 : 0
+        if written > whole, start >= 0 { _ = ftruncate(fd, start + off_t(whole)) }
+        if whole > 0 {
+            let lines = UInt64(buffer[..<whole].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+            buffer.removeFirst(whole)
+            pendingLines -= lines
+            counters.withLock { $0.linesWritten += lines }
+        }
+        fileBytes = UInt64(max(0, start)) + UInt64(whole)
+        throw failed
     }
 
     /// Keeps the newest three quarters of the limit, cut at a line boundary.
@@ -134,6 +198,7 @@ public final class LineLog: @unchecked Sendable {
         let dropped = UInt64(buffer[..<(cut + 1)].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
         buffer.removeFirst(cut + 1)
         pendingLines -= dropped
+        unreportedDrops += dropped
         counters.withLock { $0.linesDropped += dropped }
     }
 }

@@ -24,7 +24,10 @@ public final class PidFile {
     public init(path: String) throws(Failure) {
         self.path = path
         do { try Directories.create(parentOf: path) } catch { throw .system(error) }
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // Assigned to `fd` only once locked: a refused instance's deinit must not unlink the file
+        // that the running daemon holds.
+        fd = -1
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system(.last("open \(path)")) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let error = SyscallError.last("flock \(path)")
@@ -43,6 +46,7 @@ public final class PidFile {
             close(fd)
             throw .system(error)
         }
+        self.fd = fd
     }
 
     /// Removes the file while still holding the lock, so no second daemon can lock the old inode.

@@ -40,6 +40,8 @@ struct Daemon: AsyncParsableCommand {
     func run() async throws {
         let settings = try loadConfig()
         if check {
+            // Everything start validates, looked up on this host too (groups, namespaces).
+            _ = try resolve(settings)
             print(settings.text, terminator: "")
             return
         }
@@ -58,8 +60,9 @@ struct Daemon: AsyncParsableCommand {
         }
         defer { pidFile.remove() }
 
-        let eventLog = LineLog(path: settings.eventLogPath, bufferLimit: settings.logBufferLimit)
-        let metricsLog = LineLog(path: settings.metricsLogPath, bufferLimit: settings.logBufferLimit)
+        let rotation = LineLog.Rotation(maxBytes: settings.logMaxSize, keep: settings.logKeep)
+        let eventLog = LineLog(path: settings.eventLogPath, bufferLimit: settings.logBufferLimit, rotation: rotation)
+        let metricsLog = LineLog(path: settings.metricsLogPath, bufferLimit: settings.logBufferLimit, rotation: rotation)
         do {
             try eventLog.open()
             try metricsLog.open()
@@ -93,7 +96,8 @@ struct Daemon: AsyncParsableCommand {
             onlyNetns: plan.onlyNetns, logger: logger)
         let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
-                              demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer)
+                              demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer,
+                              maxClients: settings.tailClientsMax)
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
         let exporter = MetricsExporter(
             sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
@@ -122,6 +126,8 @@ struct Daemon: AsyncParsableCommand {
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "
             + "\(eventLog.stats.linesWritten) event log lines written, "
+            + "\(eventLog.stats.linesDropped + metricsLog.stats.linesDropped) log lines dropped (log_buffer_limit), "
+            + "\(eventLog.stats.linesPending + metricsLog.stats.linesPending) never written, "
             + "\(pipeline.metrics.tracked) connections still open (no record)")
         if let failure {
             StandardError.line("synwave: \(failure)")

@@ -31,13 +31,16 @@ final class TailServer: Service, @unchecked Sendable {
     private let batches: AsyncStream<DaemonBatch>
     private let demand: TailDemand
     private let clientBufferBytes: Int
+    private let maxClients: Int
     private let requestTimeoutNs: UInt64 = 5_000_000_000
     private let bootToWallOffsetNs = Clocks.bootToWallOffsetNs()
     private var clients: [Client] = []
     private var scratch: [UInt8] = []
     private let counters = Mutex(TailServerStats())
 
-    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, demand: TailDemand, clientBufferBytes: UInt64) {
+    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, demand: TailDemand, clientBufferBytes: UInt64,
+         maxClients: Int) {
+        self.maxClients = maxClients
         self.listener = listener
         self.path = path
         self.batches = batches
@@ -71,6 +74,15 @@ final class TailServer: Service, @unchecked Sendable {
         while true {
             do {
                 guard let socket = try listener.accept() else { return }
+                // Past the cap a client costs one line and no descriptor kept: connections that
+                // never send their request cannot pile up (each also has a 5 s deadline).
+                if clients.count >= maxClients {
+                    let line = Array("ERROR too many tail clients (\(maxClients) connected, tail_clients_max): try again later\n".utf8)
+                    _ = try? line.withUnsafeBytes { try socket.writeSome($0) }
+                    socket.shutdownBoth()
+                    counters.withLock { $0.clientsOverCap += 1 }
+                    continue
+                }
                 clients.append(Client(socket: socket, connectedNs: now))
                 counters.withLock { $0.clientsServed += 1 }
             } catch {
