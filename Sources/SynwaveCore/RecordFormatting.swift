@@ -86,6 +86,7 @@ extension StateEventFormatter {
             o.field("owner_inferred", bool: r.ownerInferred)
             o.field("first_seen_mid_life", bool: r.firstSeenMidLife)
             o.field("close_inferred", bool: r.closeInferred)
+            o.field("close_lost", bool: r.closeLost)
             if let e = r.endpoints {
                 o.field("family", literal: e.localAddress.isIPv6 ? "inet6" : "inet")
                 o.field("saddr") { e.localAddress.appendText(to: &$0) }

@@ -123,10 +123,11 @@ struct Tail: AsyncParsableCommand {
             + "\(user.decodeErrors) decode errors")
         if !events {
             let m = printer.metrics
-            if m.expired + m.evicted + m.closesInferred + m.duplicateTransitions + m.lateEvents + m.truncatedTransitions > 0 {
+            if m.expired + m.evicted + m.closesInferred + m.closesLost + m.duplicateTransitions + m.lateEvents + m.truncatedTransitions > 0 {
                 StandardError.line("synwave: \(printer.stillOpen) connections still open (no record), "
                     + "\(m.expired) expired idle, \(m.evicted) evicted over --max-sockets, "
                     + "\(m.closesInferred) ended by their destruction (CLOSE not seen); "
+                    + (m.closesLost > 0 ? "\(m.closesLost) gone from the kernel's table with no closing event; " : "")
                     + "events not in a record: \(m.duplicateTransitions) duplicate transitions, "
                     + "\(m.lateEvents) for sockets not tracked, \(m.truncatedTransitions) transitions past a record's limit")
             }

@@ -53,6 +53,10 @@ final class TailPrinter: Service, @unchecked Sendable {
     }
 
     /// Connections open before the programs were attached end with records too (first seen mid-life).
+    /// As the daemon's default `close_check_after`.
+    private static let closeCheckAfterNs: UInt64 = 30_000_000_000
+    private var nextCloseCheckNs: UInt64 = 0
+
     private func adoptExistingConnections() {
         let snapshot = ExistingConnections.snapshot()
         let adopted = correlator.adopt(snapshot.connections, nowNs: Clocks.bootNs())
@@ -66,10 +70,17 @@ final class TailPrinter: Service, @unchecked Sendable {
     private func print(_ batch: [KernelEvent], final: Bool) {
         if view == .records {
             for event in batch { correlator.process(event, into: &records) }
+            let now = Clocks.bootNs()
             if final {
                 correlator.finishClosing(into: &records)
+                // "Still open" counts only sockets the kernel still has.
+                _ = correlator.endSocketsGoneFromKernel(idleNs: 0, nowNs: now, into: &records)
             } else {
-                correlator.tick(nowNs: Clocks.bootNs(), into: &records)
+                correlator.tick(nowNs: now, into: &records)
+                if now >= nextCloseCheckNs {
+                    nextCloseCheckNs = now &+ 10_000_000_000
+                    _ = correlator.endSocketsGoneFromKernel(idleNs: Self.closeCheckAfterNs, nowNs: now, into: &records)
+                }
             }
             let snapshot = (metrics: correlator.metrics, stillOpen: correlator.tracked)
             metricsSnapshot.withLock { $0 = snapshot }

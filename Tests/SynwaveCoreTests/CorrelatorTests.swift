@@ -502,4 +502,64 @@ struct CorrelatorSnapshotTests {
         #expect(r.firstSeenMidLife && r.role == .client && r.end == .closed)
         #expect(r.pid == 5 && r.comm == "psql" && !r.ownerInferred, "the owner's own close names it")
     }
+
+    // MARK: Sockets whose closing events never came
+
+    /// Idle open sockets are offered for a look-up in the kernel's table, by namespace; those it
+    /// still has are not offered again until idle as long once more.
+    @Test func idleOpenSocketsAreOfferedForConfirmation() {
+        var s = Script()
+        s.handshake()
+        s.state(Script.server, at: 50, .listen, .synRecv)
+        s.state(Script.server, at: 900_000, .synRecv, .established)
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        for event in s.events { correlator.process(event, into: &records) }
+        let idle: UInt64 = 1_000_000_000
+        #expect(correlator.socketsToConfirm(idleNs: idle, nowNs: 1_500_000_000) == [1: [Script.client.value]], "the server had an event 0.9 s in")
+        #expect(correlator.socketsToConfirm(idleNs: idle, nowNs: 2_000_000_000)[1]?.sorted() == [Script.client.value, Script.server.value])
+        correlator.reconcile(present: [Script.client.value, Script.server.value], gone: [], nowNs: 2_000_000_000, into: &records)
+        #expect(correlator.socketsToConfirm(idleNs: idle, nowNs: 2_500_000_000).isEmpty, "confirmed just now")
+        #expect(correlator.socketsToConfirm(idleNs: idle, nowNs: 3_000_000_000)[1]?.count == 2, "asked again once idle as long")
+        #expect(correlator.socketsToConfirm(idleNs: 0, nowNs: 2_100_000_000)[1]?.count == 2, "at stop: every open one")
+        #expect(records.isEmpty && correlator.tracked == 2)
+    }
+
+    /// A socket the kernel no longer has ends with a record marked close_lost: its end is what
+    /// errors and resets show, else unknown (FIN states alone do not prove a clean close).
+    @Test func socketsGoneFromTheKernelEndMarkedCloseLost() throws {
+        var s = Script()
+        s.handshake()
+        s.state(Script.client, at: 200, .established, .finWait1)
+        s.state(Script.client, at: 300, .finWait1, .finWait2)
+        s.state(Script.server, at: 50, .listen, .synRecv)
+        s.state(Script.server, at: 150, .synRecv, .established)
+        s.error(Script.server, at: 400, 104, state: .established)
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        for event in s.events { correlator.process(event, into: &records) }
+        correlator.reconcile(present: [], gone: [Script.client.value, Script.server.value, 999], nowNs: 60_000_000_000, into: &records)
+        #expect(records.count == 2 && correlator.tracked == 0)
+        let client = try #require(records.first { $0.role == .client })
+        let server = try #require(records.first { $0.role == .server })
+        #expect(client.closeLost && !client.closeInferred)
+        #expect(client.end == .unknown && client.closedFirst == .local)
+        #expect(client.endNs == 300_000, "ends at its last event")
+        #expect(server.closeLost && server.end == .resetReceived)
+        #expect(correlator.metrics.closesLost == 2)
+        #expect(correlator.metrics.connectionsEnded[.unknown] == 1)
+    }
+
+    /// Closing sockets and those identified by kernel address are never offered.
+    @Test func onlyOpenCookieSocketsAreOffered() {
+        var s = Script()
+        s.handshake()
+        s.state(Script.client, at: 200, .established, .close)
+        let byAddress = SocketIdentity(kind: .skAddr, value: 0xffff_8880_0000_1000)
+        s.state(byAddress, at: 0, .close, .synSent)
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        for event in s.events { correlator.process(event, into: &records) }
+        #expect(correlator.socketsToConfirm(idleNs: 0, nowNs: 10_000_000_000).isEmpty)
+    }
 }

@@ -11,7 +11,7 @@ struct TextViewTests {
     static func record(_ end: ConnectionEnd, error: String? = nil, resets: [ResetReason] = []) -> ConnectionRecord {
         ConnectionRecord(
             socket: SocketIdentity(kind: .cookie, value: 1), netns: 1, role: .client, pid: 7, comm: "app",
-            ownerInferred: false, firstSeenMidLife: false, closeInferred: false, endpoints: ends,
+            ownerInferred: false, firstSeenMidLife: false, closeInferred: false, closeLost: false, endpoints: ends,
             states: [], startNs: 1_000, endNs: 2_001_000, handshakeMicros: 100, closedFirst: nil, timeWait: false,
             bytesSent: 10, bytesReceived: 20, srttMicros: nil, mss: nil, retransmits: RetransmitCounts(),
             resetsSent: resets, resetsReceived: 0, error: error, end: end)

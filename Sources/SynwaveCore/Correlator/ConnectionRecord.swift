@@ -28,6 +28,9 @@ public struct ConnectionRecord: Equatable, Sendable {
     /// The CLOSE transition was not seen (the kernel ran no program for it): the socket's
     /// destruction ended the record, and its last state mark is inferred.
     public var closeInferred: Bool
+    /// Neither the CLOSE transition nor the socket's destruction came, and the kernel's own
+    /// socket table no longer had it: the record ends at its last event.
+    public var closeLost: Bool
     public var endpoints: Endpoints?
     /// The first state, then each state entered, with offsets.
     public var states: [StateMark]

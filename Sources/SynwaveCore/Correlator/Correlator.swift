@@ -32,6 +32,8 @@ public struct Correlator: Sendable {
     private var listenerResets = RecentListenerResets()
     private var finished = RecentlyFinished()
     private var lastExpiryScanNs: UInt64 = 0
+    /// Idle sockets the kernel's table had when last asked (cookie -> when): not asked again for a while.
+    private var confirmedNs: [UInt64: UInt64] = [:]
 
     public init(options: CorrelatorOptions = CorrelatorOptions()) {
         self.options = options
@@ -81,6 +83,38 @@ public struct Correlator: Sendable {
         if closingHead > 1024, closingHead * 2 > closing.count {
             closing.removeFirst(closingHead)
             closingHead = 0
+        }
+    }
+
+    // MARK: Reconciling with the kernel's socket table
+
+    /// Open sockets with no event for `idleNs` and not found in the kernel's table within that
+    /// time either, by namespace: the ones whose closing events may have been lost. Only those
+    /// identified by cookie (tp_btf), the identity sock_diag reports. `idleNs` 0: every open one.
+    public mutating func socketsToConfirm(idleNs: UInt64, nowNs: UInt64) -> [UInt32: [UInt64]] {
+        var wanted: [UInt32: [UInt64]] = [:]
+        var confirmed: [UInt64: UInt64] = [:]
+        for machine in machines where machine.state == .open && machine.socket.kind == .cookie {
+            let cookie = machine.socket.value
+            if let at = confirmedNs[cookie], idleNs > 0, at &+ idleNs > nowNs, at >= machine.lastNs {
+                confirmed[cookie] = at
+                continue
+            }
+            if machine.lastNs &+ idleNs <= nowNs { wanted[machine.netns, default: []].append(cookie) }
+        }
+        confirmedNs = confirmed
+        return wanted
+    }
+
+    /// The kernel's answer for sockets from `socketsToConfirm`: those `present` are not asked
+    /// about again for a while; those `gone` end now, their records marked `close_lost`.
+    public mutating func reconcile(present: [UInt64], gone: [UInt64], nowNs: UInt64, into records: inout [ConnectionRecord]) {
+        for cookie in present { confirmedNs[cookie] = nowNs }
+        for cookie in gone {
+            guard let slot = index.find(SocketIdentity(kind: .cookie, value: cookie), machines),
+                  machines[Int(slot)].state == .open else { continue }
+            machines[Int(slot)].markCloseLost()
+            finish(slot: Int(slot), into: &records)
         }
     }
 
@@ -220,6 +254,7 @@ public struct Correlator: Sendable {
         let record = machine.record(endNs: machine.closeNs != 0 ? machine.closeNs : machine.lastNs)
         metrics.connectionsEnded[record.end] += 1
         if record.closeInferred { metrics.closesInferred += 1 }
+        if record.closeLost { metrics.closesLost += 1 }
         if let handshake = record.handshakeMicros { metrics.handshake.observe(Double(handshake) / 1e6) }
         if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
         records.append(record)

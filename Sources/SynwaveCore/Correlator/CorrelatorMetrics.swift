@@ -12,6 +12,8 @@ public struct CorrelatorMetrics: Equatable, Sendable {
     public var expired: UInt64 = 0
     /// Records ended by the socket's destruction because their CLOSE transition never came.
     public var closesInferred: UInt64 = 0
+    /// Records of sockets the kernel's table no longer had, with no closing event seen.
+    public var closesLost: UInt64 = 0
     /// Records dropped because `capacity` sockets were tracked (least recently active first).
     public var evicted: UInt64 = 0
     /// The same transition of the same socket seen twice (the rescue program can re-emit one).

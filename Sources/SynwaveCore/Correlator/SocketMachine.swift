@@ -50,6 +50,8 @@ public struct SocketMachine: Sendable {
     private var resetByListener = false
     /// The CLOSE transition never came: the socket's destruction ended the record.
     private var closeInferred = false
+    /// Neither CLOSE nor destruction came, and the kernel's own table no longer has the socket.
+    private var closeLost = false
     private var endpoints: PackedEndpoints?
     private var probesOut: UInt8 = 0
     private var retransmits = RetransmitCounts()
@@ -230,6 +232,14 @@ public struct SocketMachine: Sendable {
         insertInTimeOrder((closeNs - startNs) << 8 | Self.stateBits(old: last, new: .close))
     }
 
+    /// The kernel no longer has this socket, yet none of its closing events came (they fired
+    /// while no BPF program could run): the record ends at the last event seen, marked so.
+    mutating func markCloseLost() {
+        state = .closing
+        closeLost = true
+        closeNs = lastNs
+    }
+
     // MARK: Queries
 
     public var localEndpoints: Endpoints? { endpoints?.unpacked }
@@ -263,7 +273,8 @@ public struct SocketMachine: Sendable {
         if end != .closed { timeWait = false }
         return ConnectionRecord(
             socket: socket, netns: netns, role: role, pid: pid, comm: comm, ownerInferred: ownerInferred,
-            firstSeenMidLife: firstSeenMidLife, closeInferred: closeInferred, endpoints: endpoints?.unpacked, states: states,
+            firstSeenMidLife: firstSeenMidLife, closeInferred: closeInferred, closeLost: closeLost,
+            endpoints: endpoints?.unpacked, states: states,
             startNs: startNs, endNs: max(endNs, startNs), handshakeMicros: handshakeMicros,
             closedFirst: closedFirst, timeWait: timeWait,
             bytesSent: totals?.bytesSent, bytesReceived: totals?.bytesReceived,
@@ -282,13 +293,21 @@ public struct SocketMachine: Sendable {
 
     /// Why it ended, from the evidence in order of strength.
     func classify() -> ConnectionEnd {
-        guard state == .closing, let lastClose = lastTransition(into: .close) else { return .unknown }
+        guard state == .closing, let lastClose = lastTransition(into: .close) else {
+            // A lost close: only errors and resets tell how it ended; FIN states alone do not.
+            return closeLost ? classifyFromEvidence(finSeenMeansClosed: false) : .unknown
+        }
         if lastClose == .synSent {
             if error == Errno.connectionRefused || resetsReceived > 0 { return .refused }
             if error == Errno.timedOut { return .connectTimeout }
             if error == 0 { return .connectAborted }
             return .unknown
         }
+        return classifyFromEvidence(finSeenMeansClosed: true)
+    }
+
+    /// The end the errors, resets and states show, once the handshake is past.
+    private func classifyFromEvidence(finSeenMeansClosed: Bool) -> ConnectionEnd {
         if resetsSentCount > 0, firstResetSent == .keepaliveTimeout || lastResetSent == .keepaliveTimeout {
             return .keepaliveTimeout
         }
@@ -303,7 +322,7 @@ public struct SocketMachine: Sendable {
         // Before the error check: an aborting close (SO_LINGER 0) sets ECONNRESET on our own socket.
         if resetsSentCount > 0 { return .resetSent }
         if error == Errno.connectionReset || error == Errno.brokenPipe { return .resetReceived }
-        if contains(where: { [.finWait1, .closeWait, .lastAck, .closing, .finWait2].contains($0.new) }) {
+        if finSeenMeansClosed, contains(where: { [.finWait1, .closeWait, .lastAck, .closing, .finWait2].contains($0.new) }) {
             return .closed
         }
         return .unknown

@@ -22,6 +22,9 @@ public struct DaemonConfig: Equatable, Sendable {
     public var pollIntervalMs: Int32 = 10
     public var maxSockets = 262_144
     public var idleTimeoutNs: UInt64 = 6 * 3_600_000_000_000
+    /// Open sockets without an event this long are looked up in the kernel's socket table
+    /// (sock_diag): those it no longer has get their record, marked `close_lost`.
+    public var closeCheckAfterNs: UInt64 = 30_000_000_000
     public var listenerIntervalNs: UInt64 = 1_000_000_000
     /// Namespaces whose listeners are polled besides the daemon's own (names or paths).
     public var listenerNetns: [String] = []
@@ -63,6 +66,7 @@ public struct DaemonConfig: Equatable, Sendable {
             ("tail_clients_max", "\(tailClientsMax)"),
             ("attach", attach), ("ring_size", size(ringBufferBytes)), ("poll_interval", "\(pollIntervalMs)ms"),
             ("max_sockets", "\(maxSockets)"), ("idle_timeout", duration(idleTimeoutNs)),
+            ("close_check_after", duration(closeCheckAfterNs)),
             ("listener_interval", duration(listenerIntervalNs)), ("listener_netns", listenerNetns.joined(separator: ",")),
             ("listener_all_netns", "\(listenerAllNetns)"), ("listener_metrics_max", "\(listenerMetricsMax)"),
             ("only_netns", onlyNetns.joined(separator: ",")), ("log_buffer_limit", size(logBufferLimit)),
@@ -95,7 +99,7 @@ public enum DaemonConfigParser {
     public static let keys: [String] = [
         "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "run_dir", "pidfile",
         "tail_socket", "tail_group", "tail_client_buffer", "tail_clients_max", "attach", "ring_size", "poll_interval",
-        "max_sockets", "idle_timeout", "listener_interval", "listener_netns", "listener_all_netns",
+        "max_sockets", "idle_timeout", "close_check_after", "listener_interval", "listener_netns", "listener_all_netns",
         "listener_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
     ]
 
@@ -201,6 +205,7 @@ public enum DaemonConfigParser {
             }
             config.maxSockets = count
         case "idle_timeout": config.idleTimeoutNs = try duration(1_000_000_000...30 * 86_400_000_000_000, "1s to 30 days")
+        case "close_check_after": config.closeCheckAfterNs = try duration(1_000_000_000...3_600_000_000_000, "1s to 1h")
         case "listener_interval": config.listenerIntervalNs = try duration(100_000_000...3_600_000_000_000, "100ms to 1h")
         case "listener_netns": config.listenerNetns = list()
         case "listener_all_netns":

@@ -226,6 +226,8 @@ public struct DaemonMetrics: Sendable {
             counter("synwave_records_expired_total", "Open records dropped after idle_timeout without an event.", connections.expired),
             counter("synwave_records_close_inferred_total",
                     "Records ended by the socket's destruction because their CLOSE transition never came.", connections.closesInferred),
+            counter("synwave_records_close_lost_total",
+                    "Records of idle sockets the kernel's socket table no longer had, no closing event seen.", connections.closesLost),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
             written, errors, dropped, pending, rotations,
             gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),

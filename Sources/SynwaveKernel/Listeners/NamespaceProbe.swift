@@ -92,6 +92,11 @@ final class NamespaceProbe {
         }
     }
 
+    /// The cookies of the namespace's connections (any state sock_diag's `connections` lists).
+    func connectionCookies() throws(SyscallError) -> Set<UInt64> {
+        Set(try diag.connections().map(\.cookie))
+    }
+
     /// Re-reads the netstat file from the start: the kernel regenerates it on every read.
     private func counters() throws(SyscallError) -> NamespaceCounters {
         var length = 0

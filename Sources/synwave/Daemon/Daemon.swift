@@ -93,7 +93,7 @@ struct Daemon: AsyncParsableCommand {
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: settings.pollIntervalMs)
         let pipeline = DaemonPipeline(batches: reader.batches,
             correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs),
-            onlyNetns: plan.onlyNetns, logger: logger)
+            onlyNetns: plan.onlyNetns, closeCheckAfterNs: settings.closeCheckAfterNs, logger: logger)
         let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
                               demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer,
@@ -128,7 +128,9 @@ struct Daemon: AsyncParsableCommand {
             + "\(eventLog.stats.linesWritten) event log lines written, "
             + "\(eventLog.stats.linesDropped + metricsLog.stats.linesDropped) log lines dropped (log_buffer_limit), "
             + "\(eventLog.stats.linesPending + metricsLog.stats.linesPending) never written, "
-            + "\(pipeline.metrics.tracked) connections still open (no record)")
+            + "\(pipeline.metrics.tracked) connections still open (no record)"
+            + (pipeline.unverifiedAtStop > 0
+                ? ", \(pipeline.unverifiedAtStop) of them not verified (their namespace is gone or unreadable)" : ""))
         if let failure {
             StandardError.line("synwave: \(failure)")
             throw ExitCode.failure
