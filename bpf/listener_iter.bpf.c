@@ -14,6 +14,11 @@
  * socket; children are not marked (no BPF_F_CLONE).
  * bpf_sk_storage_get from tp_btf and iterator programs needs 5.11: older kernels refuse the
  * programs and the poller keeps sock_diag.
+ *
+ * Some kernel builds refuse every map-element iterator (6.18.44-fc-v1272: EPERM before
+ * verification for any iter/bpf_sk_storage_map program) while iter/tcp loads. There the same
+ * records come from sw_listener_walk{,_changes}: an iter/tcp walk per watched namespace that
+ * marks and reports its listeners, and returns at once for every other socket.
  */
 #include "tuple.bpf.h"
 
@@ -111,17 +116,14 @@ static __always_inline int write_dump_end(struct bpf_iter_meta *meta)
 	return 0;
 }
 
-static __always_inline int dump_listener(struct bpf_iter__bpf_sk_storage_map *ctx, const int changes_only)
+/* One listener's record, from its mark: written when a full dump asks for it, or when new or
+ * its queue counters moved. */
+static __always_inline int report_listener(struct seq_file *seq, struct sock *sk, struct listener_mark *m,
+					   const int changes_only)
 {
-	struct listener_mark *m = ctx->value;
 	struct synwave_listener_record r = {};
-	struct sock *sk = ctx->sk;
 	struct tcp_sock *tp;
 
-	if (!m)
-		return write_dump_end(ctx->meta);
-	if (ctx->meta->seq_num == 0)
-		dump_visited = 0;
 	if (!sk || sk->__sk_common.skc_state != TCP_LISTEN)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
@@ -145,7 +147,7 @@ static __always_inline int dump_listener(struct bpf_iter__bpf_sk_storage_map *ct
 	r.uid = m->uid;
 	r.family = m->family;
 	r.port = m->port;
-	if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+	if (bpf_seq_write(seq, &r, sizeof(r)))
 		return 0;
 	dump_visited++;
 	m->reported = 1;
@@ -154,6 +156,40 @@ static __always_inline int dump_listener(struct bpf_iter__bpf_sk_storage_map *ct
 	m->last_backlog = r.backlog;
 	m->last_drops = r.drops;
 	return 0;
+}
+
+static __always_inline int dump_listener(struct bpf_iter__bpf_sk_storage_map *ctx, const int changes_only)
+{
+	struct listener_mark *m = ctx->value;
+
+	if (!m)
+		return write_dump_end(ctx->meta);
+	if (ctx->meta->seq_num == 0)
+		dump_visited = 0;
+	return report_listener(ctx->meta->seq, ctx->sk, m, changes_only);
+}
+
+/* The walk of one namespace: listeners come first (the listening hash), every other socket
+ * costs one state check. Marks are made here, so a walked namespace needs no marking pass. */
+static __always_inline int walk_listener(struct bpf_iter__tcp *ctx, const int changes_only)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct listener_mark *m;
+	struct tcp_sock *tp;
+
+	if (!skc)
+		return write_dump_end(ctx->meta);
+	if (ctx->meta->seq_num == 0)
+		dump_visited = 0;
+	if (skc->skc_state != TCP_LISTEN)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	m = bpf_sk_storage_get(&listener_marks, (struct sock *)tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!m)
+		return 0;
+	return report_listener(ctx->meta->seq, (struct sock *)tp, m, changes_only);
 }
 
 /* Every marked listener: the first poll, and whenever the reader lost track. */
@@ -168,4 +204,17 @@ SEC("iter/bpf_sk_storage_map")
 int sw_listener_dump_changes(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
 	return dump_listener(ctx, 1);
+}
+
+/* The same two, walking one namespace's TCP sockets (kernels that refuse the map iterator). */
+SEC("iter/tcp")
+int sw_listener_walk(struct bpf_iter__tcp *ctx)
+{
+	return walk_listener(ctx, 0);
+}
+
+SEC("iter/tcp")
+int sw_listener_walk_changes(struct bpf_iter__tcp *ctx)
+{
+	return walk_listener(ctx, 1);
 }

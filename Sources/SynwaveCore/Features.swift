@@ -11,6 +11,7 @@ public enum Feature: String, CaseIterable, Sendable, Codable {
     case listenerAcceptQueue = "listener_accept_queue"
     case listenerOverflow = "listener_overflow"
     case listenerIterator = "listener_iterator"
+    case listenerWalk = "listener_walk"
 
     /// What the feature gives the user, for `doctor`.
     public var summary: String {
@@ -25,6 +26,7 @@ public enum Feature: String, CaseIterable, Sendable, Codable {
         case .listenerAcceptQueue: "accept queue peaks per listener (sock:sk_data_ready)"
         case .listenerOverflow: "accept queue overflow drops per listener (skb:kfree_skb)"
         case .listenerIterator: "every listener's queues at a poll, SYN queue exact (marked at sock:inet_sock_set_state)"
+        case .listenerWalk: "every listener's queues at a poll, walking each namespace's TCP sockets (iter/tcp)"
         }
     }
 }
@@ -134,6 +136,9 @@ public enum DerivedFeatures {
         if attachment(.listenerIterator) == .btf {
             rows.append(FeatureStatus(name: "listener_polling", attachment: .btf,
                                       detail: "current queue depths of every listener, from the listener iterator"))
+        } else if attachment(.listenerWalk) == .btf {
+            rows.append(FeatureStatus(name: "listener_polling", attachment: .btf,
+                                      detail: "current queue depths of every listener, walking each namespace's TCP sockets (the listener iterator is off)"))
         } else {
             rows.append(sockDiagRow("listener_polling", "current queue depths of every listener (the listener iterator is off)", facts))
         }

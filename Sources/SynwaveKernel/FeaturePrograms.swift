@@ -64,10 +64,16 @@ struct FeaturePrograms: Sendable {
               iterators: ["sw_listener_mark_existing", "sw_listener_dump", "sw_listener_dump_changes"],
               iteratorTargets: ["bpf_sk_storage_map", "tcp"], classic: nil,
               noClassicReason: "iterators and socket storage have no classic-tracepoint form"),
+        // Where the kernel refuses the map iterator: the same records from per-namespace walks.
+        .init(.listenerWalk, "sock", "inet_sock_set_state", btf: [], iterators: ["sw_listener_walk", "sw_listener_walk_changes"],
+              iteratorTargets: ["tcp"], classic: nil,
+              noClassicReason: "iterators and socket storage have no classic-tracepoint form"),
     ]
 
     static let listenerFeatures: Set<Feature> = [.synackRetransmits, .listenerAcceptQueue, .listenerOverflow,
-                                                 .listenerIterator]
+                                                 .listenerIterator, .listenerWalk]
+    /// Loaded only for polling listeners (`TracerOptions.pollsListeners`).
+    static let pollingFeatures: Set<Feature> = [.listenerIterator, .listenerWalk]
 
     static func wanted(_ set: ProgramSet) -> [FeaturePrograms] {
         switch set {

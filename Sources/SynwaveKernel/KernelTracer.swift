@@ -216,7 +216,7 @@ public final class KernelTracer: @unchecked Sendable {
         let options: TracerOptions
         let tracefsError: TracerSetupError?
         var wanted: [FeaturePrograms] {
-            FeaturePrograms.wanted(options.programs).filter { $0.feature != .listenerIterator || options.pollsListeners }
+            FeaturePrograms.wanted(options.programs).filter { !FeaturePrograms.pollingFeatures.contains($0.feature) || options.pollsListeners }
         }
         var candidates: [FeatureAttachment] { options.attach.candidates }
 
@@ -353,13 +353,20 @@ public final class KernelTracer: @unchecked Sendable {
     }
 
     /// The listener iterator, when its programs loaded (5.11+); nil otherwise: sock_diag then.
-    public func listenerIterator() throws(BPFError) -> ListenerIterator? {
-        guard isEnabled(.listenerIterator) else { return nil }
-        let markExisting = try object.program(named: "sw_listener_mark_existing").attachIterator()
-        let marks = try object.map(named: "listener_marks")
-        return ListenerIterator(markExisting: markExisting,
-                                dumpAll: try object.program(named: "sw_listener_dump").attachIterator(map: marks),
-                                dumpChanges: try object.program(named: "sw_listener_dump_changes").attachIterator(map: marks))
+    /// The BPF listener polls this kernel allows: the map iterator where it loaded, else the
+    /// per-namespace walk (`walkOnly` asks for the walk even where both loaded); nil for neither.
+    public func listenerIterator(walkOnly: Bool = false) throws(BPFError) -> ListenerIterator? {
+        if !walkOnly, isEnabled(.listenerIterator) {
+            let markExisting = try object.program(named: "sw_listener_mark_existing").attachIterator()
+            let marks = try object.map(named: "listener_marks")
+            return ListenerIterator(.storageMap(
+                markExisting: markExisting,
+                dumpAll: try object.program(named: "sw_listener_dump").attachIterator(map: marks),
+                dumpChanges: try object.program(named: "sw_listener_dump_changes").attachIterator(map: marks)))
+        }
+        guard isEnabled(.listenerWalk) else { return nil }
+        return ListenerIterator(.tcpWalk(all: try object.program(named: "sw_listener_walk").attachIterator(),
+                                         changes: try object.program(named: "sw_listener_walk_changes").attachIterator()))
     }
 
     /// What the programs kept per listener, by socket cookie (empty with no listener program attached).

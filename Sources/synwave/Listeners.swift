@@ -41,7 +41,7 @@ struct Listeners: AsyncParsableCommand {
     @Flag(help: "Watch every network namespace found under /run/netns and /proc/*/ns/net, as they come and go.")
     var allNetns = false
 
-    @Option(help: ArgumentHelp("How --watch reads the queues: iterator (BPF, one read for every namespace), sock-diag (netlink), or auto (the iterator where the kernel takes it).",
+    @Option(help: ArgumentHelp("How --watch reads the queues: iterator (BPF, one read for every namespace), walk (BPF, a walk of each namespace's TCP sockets), sock-diag (netlink), or auto (the first the kernel takes).",
                                valueName: "source"))
     var pollVia: ListenerPollSource = .auto
 
@@ -85,10 +85,11 @@ struct Listeners: AsyncParsableCommand {
         }
 
         let tracer = try tracing.startTracer(logger: logger, programs: .listeners, pollsListeners: pollVia != .sockDiag)
-        if pollVia != .sockDiag { Self.useIterator(of: tracer, in: poller, logger: logger) }
-        if pollVia == .iterator, poller.iterator == nil {
-            let why = tracer.features.first { $0.name == Feature.listenerIterator.rawValue }?.detail ?? ""
-            StandardError.line("synwave: --poll-via iterator: the BPF listener iterator is off on this kernel (\(why))")
+        if pollVia != .sockDiag { Self.useIterator(of: tracer, in: poller, walkOnly: pollVia == .walk, logger: logger) }
+        if pollVia == .iterator || pollVia == .walk, poller.iterator?.name != pollVia.sourceName {
+            let feature: Feature = pollVia == .walk ? .listenerWalk : .listenerIterator
+            let why = tracer.features.first { $0.name == feature.rawValue }?.detail ?? ""
+            StandardError.line("synwave: --poll-via \(pollVia.rawValue): \(feature.rawValue) is off on this kernel (\(why))")
             throw ExitCode.failure
         }
         if !tracer.hasListenerPrograms {
@@ -126,10 +127,10 @@ struct Listeners: AsyncParsableCommand {
         }
     }
 
-    /// Polls through the tracer's listener iterator when it has one.
-    static func useIterator(of tracer: KernelTracer, in poller: ListenerPoller, logger: Logger) {
+    /// Polls through the tracer's listener iterator (or walk) when it has one.
+    static func useIterator(of tracer: KernelTracer, in poller: ListenerPoller, walkOnly: Bool = false, logger: Logger) {
         do {
-            poller.iterator = try tracer.listenerIterator()
+            poller.iterator = try tracer.listenerIterator(walkOnly: walkOnly)
         } catch {
             logger.notice("listener iterator unavailable: polling through sock_diag", metadata: ["error": "\(error)"])
         }
@@ -154,8 +155,17 @@ struct Listeners: AsyncParsableCommand {
 
 /// Where `listeners --watch` reads the queue depths.
 enum ListenerPollSource: String, ExpressibleByArgument, CaseIterable {
-    case auto, iterator
+    case auto, iterator, walk
     case sockDiag = "sock-diag"
+
+    /// `ListenerIterator.name` of the BPF sources.
+    var sourceName: String? {
+        switch self {
+        case .iterator: "the BPF listener iterator"
+        case .walk: "BPF walks of each namespace's TCP sockets"
+        case .auto, .sockDiag: nil
+        }
+    }
 }
 
 /// The `--watch` loop: a refresh every interval until shutdown or `count` refreshes.
@@ -188,7 +198,7 @@ final class ListenerWatcher: Service, @unchecked Sendable {
         let events = self.events
         let drain = Task { for await _ in events {} }
         defer { drain.cancel() }
-        let source = poller.iterator == nil ? "sock_diag" : "the BPF listener iterator"
+        let source = poller.iterator?.name ?? "sock_diag"
         StandardError.line("synwave: watching TCP listeners every \(intervalNs / 1_000_000)ms through \(source); Ctrl-C to stop")
         var table = ListenerTable()
         var refreshes: UInt64 = 0

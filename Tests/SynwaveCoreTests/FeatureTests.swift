@@ -36,6 +36,10 @@ import Testing
     @Test func listenersPolledThroughSockDiagWithoutTheIterator() {
         var modes = Dictionary(uniqueKeysWithValues: Feature.allCases.map { ($0, FeatureAttachment.btf) })
         modes[.listenerIterator] = .off
+        // The map iterator refused, iter/tcp taken (6.18.44-fc-v1272): the walks poll.
+        #expect(derive(modes)["listener_polling"]?.attachment == .btf)
+        #expect(derive(modes)["listener_polling"]?.detail.contains("walking each namespace's TCP sockets") == true)
+        modes[.listenerWalk] = .off
         #expect(derive(modes)["listener_polling"]?.attachment == .sockDiag)
         #expect(derive(modes, sockDiag: "sock_diag dump failed: Permission denied")["listener_polling"]?.enabled == false)
     }

@@ -43,6 +43,11 @@ struct DoctorIntegrationTests {
             #expect(!detail.contains("5.11") && !detail.contains("PROG LOAD LOG"), "\(detail)")
             #expect(rows["listener_polling"]?.detail.contains("the listener iterator is off") == true)
         }
+        // Where the map iterator is refused, the walk of each namespace takes its place.
+        #expect(rows["listener_walk"]?.attachment == (KernelAllows.listenerWalk ? "tp_btf" : "off"))
+        if !KernelAllows.listenerIterator, KernelAllows.listenerWalk {
+            #expect(rows["listener_polling"]?.detail.contains("walking each namespace's TCP sockets") == true)
+        }
     }
 
     @Test func classicTracepointsWhereAsked() throws {

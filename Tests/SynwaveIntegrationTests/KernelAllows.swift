@@ -8,20 +8,29 @@ enum KernelAllows {
     /// The BPF listener iterator walks the listener marks with an iter/bpf_sk_storage_map program.
     static let listenerIterator: Bool = Harness.isRoot && IteratorProbe.refusal(target: "bpf_sk_storage_map") == nil
 
+    /// The walk of each namespace's TCP sockets, where the map iterator is refused, is an iter/tcp program.
+    static let listenerWalk: Bool = Harness.isRoot && IteratorProbe.refusal(target: "tcp") == nil
+
     /// Every way `synwave listeners --watch` can read queue depths here: sock_diag always.
     static var listenerPollSources: [ListenerPollSource] {
-        listenerIterator ? [.iterator, .sockDiag] : [.sockDiag]
+        (listenerIterator ? [.iterator] : []) + (listenerWalk ? [.walk] : []) + [.sockDiag]
     }
 
     /// `listener_polling` as doctor and the daemon's metrics must name it.
-    static var listenerPollingAttachment: String { listenerIterator ? "tp_btf" : "sock_diag" }
+    static var listenerPollingAttachment: String { listenerIterator || listenerWalk ? "tp_btf" : "sock_diag" }
 }
 
 /// `synwave listeners --poll-via`, and the words its start line uses.
 enum ListenerPollSource: String, Sendable, CustomTestStringConvertible {
-    case iterator
+    case iterator, walk
     case sockDiag = "sock-diag"
 
-    var startLine: String { self == .iterator ? "through the BPF listener iterator" : "through sock_diag" }
+    var startLine: String {
+        switch self {
+        case .iterator: "through the BPF listener iterator"
+        case .walk: "through BPF walks of each namespace's TCP sockets"
+        case .sockDiag: "through sock_diag"
+        }
+    }
     var testDescription: String { rawValue }
 }

@@ -207,7 +207,7 @@ struct ListenerIteratorRefusedTests {
         #expect(result.status != 0)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(result.stderr)")
-        #expect(result.stderr.contains("the BPF listener iterator is off on this kernel"), "\(result.stderr)")
+        #expect(result.stderr.contains("--poll-via iterator: listener_iterator is off on this kernel"), "\(result.stderr)")
         #expect(result.stderr.contains("refused sw_listener_dump before verifying any instruction: EPERM"), "\(result.stderr)")
     }
 }

@@ -53,7 +53,9 @@ public final class ListenerPoller {
         do {
             iterator.keepMarks(of: Set(probes.values.map(\.netns)))
             for probe in probes.values { try iterator.markListeners(netns: probe.netns, nsfd: probe.nsfd) }
-            return try iterator.listeners()
+            var seen: Set<UInt32> = []
+            let namespaces = probes.values.sorted { $0.netns < $1.netns }.filter { seen.insert($0.netns).inserted }
+            return try iterator.listeners(of: namespaces.map { ($0.netns, $0.nsfd) })
         } catch {
             failures.append("listener iterator: \(error); polling through sock_diag instead")
             self.iterator = nil
