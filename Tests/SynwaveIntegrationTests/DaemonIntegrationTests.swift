@@ -120,6 +120,33 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom["synwave_tail_clients_refused_total{cause=\"bad_request\"}"], 2)
     }
 
+    /// Idle connections are looked up in the kernel's table (close_check_after) and, being
+    /// there, stay open: no record before they close, and none marked close_lost after.
+    func testIdleConnectionsTheKernelStillHasStayOpen() throws {
+        let namespace = try NetworkNamespace("daemon-idle")
+        let daemon = try DaemonUnderTest("idle", settings: ["only_netns = \(namespace.inode)", "close_check_after = 1s"])
+        defer { daemon.remove() }
+        let server = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
+                                                "--port", "7310", "--backlog", "8", "--seconds", "10"])
+        defer { _ = server.interrupt() }
+        usleep(300_000)
+        let clients = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "burst", "--addr", "127.0.0.1",
+                                                 "--port", "7310", "--count", "2", "--spacing-ms", "1", "--hold-seconds", "3.5"])
+        usleep(3_000_000)  // idle past close_check_after: looked up at least once
+        XCTAssertEqual(daemon.waitForRecords(1, seconds: 0.1).count, 0, "no record while the connections are open")
+        XCTAssertEqual(clients.finish(seconds: 10).status, 0)
+        _ = server.interrupt()
+        let records = daemon.waitForRecords(4)
+        let result = daemon.terminate()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(records.count, 4)
+        XCTAssertTrue(records.allSatisfy { $0["close_lost"] as? Bool == false }, "\(records)")
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        XCTAssertEqual(prom["synwave_records_close_lost_total"], 0)
+        XCTAssertGreaterThanOrEqual(prom["synwave_idle_sockets_confirmed_total"] ?? 0, 4, "each end looked up and found at least once")
+        XCTAssertTrue(result.stderr.contains("0 connections still open (no record)"), result.stderr)
+    }
+
     func testTailClientsReceiveLiveEventsFromTheDaemonWithoutLoadingPrograms() throws {
         let namespace = try NetworkNamespace("daemon-tail")
         let daemon = try DaemonUnderTest("tail")

@@ -110,6 +110,7 @@ public struct Correlator: Sendable {
     /// about again for a while; those `gone` end now, their records marked `close_lost`.
     public mutating func reconcile(present: [UInt64], gone: [UInt64], nowNs: UInt64, into records: inout [ConnectionRecord]) {
         for cookie in present { confirmedNs[cookie] = nowNs }
+        metrics.idleSocketsConfirmed += UInt64(present.count)
         for cookie in gone {
             guard let slot = index.find(SocketIdentity(kind: .cookie, value: cookie), machines),
                   machines[Int(slot)].state == .open else { continue }

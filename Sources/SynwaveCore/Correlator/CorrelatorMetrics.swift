@@ -14,6 +14,8 @@ public struct CorrelatorMetrics: Equatable, Sendable {
     public var closesInferred: UInt64 = 0
     /// Records of sockets the kernel's table no longer had, with no closing event seen.
     public var closesLost: UInt64 = 0
+    /// Idle sockets looked up in the kernel's table and found there.
+    public var idleSocketsConfirmed: UInt64 = 0
     /// Records dropped because `capacity` sockets were tracked (least recently active first).
     public var evicted: UInt64 = 0
     /// The same transition of the same socket seen twice (the rescue program can re-emit one).

@@ -228,6 +228,8 @@ public struct DaemonMetrics: Sendable {
                     "Records ended by the socket's destruction because their CLOSE transition never came.", connections.closesInferred),
             counter("synwave_records_close_lost_total",
                     "Records of idle sockets the kernel's socket table no longer had, no closing event seen.", connections.closesLost),
+            counter("synwave_idle_sockets_confirmed_total",
+                    "Idle sockets (close_check_after) looked up in the kernel's socket table and found open.", connections.idleSocketsConfirmed),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
             written, errors, dropped, pending, rotations,
             gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),
