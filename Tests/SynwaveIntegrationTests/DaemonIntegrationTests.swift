@@ -126,12 +126,8 @@ final class DaemonIntegrationTests: XCTestCase {
         let namespace = try NetworkNamespace("daemon-idle")
         let daemon = try DaemonUnderTest("idle", settings: ["only_netns = \(namespace.inode)", "close_check_after = 1s"])
         defer { daemon.remove() }
-        let server = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
-                                                "--port", "7310", "--backlog", "8", "--seconds", "10"])
+        let (server, clients) = try namespace.heldConnections(port: 7310, count: 2, hold: 3.5)
         defer { _ = server.interrupt() }
-        usleep(300_000)
-        let clients = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "burst", "--addr", "127.0.0.1",
-                                                 "--port", "7310", "--count", "2", "--spacing-ms", "1", "--hold-seconds", "3.5"])
         usleep(3_000_000)  // idle past close_check_after: looked up at least once
         XCTAssertEqual(daemon.waitForRecords(1, seconds: 0.1).count, 0, "no record while the connections are open")
         XCTAssertEqual(clients.finish(seconds: 10).status, 0)

@@ -127,6 +127,17 @@ final class NetworkNamespace {
 
     deinit { _ = try? run("/usr/sbin/ip", ["netns", "del", name]) }
 
+    /// `count` loopback connections to `port`, held open `hold` seconds: a listener that never
+    /// accepts (they wait in its accept queue) and a burst of clients, both still running.
+    func heldConnections(port: Int, count: Int, hold: Double) throws -> (server: Child, clients: Child) {
+        let server = try Child("/usr/sbin/ip", ["netns", "exec", name, Harness.loadgen, "listen", "--port", "\(port)",
+                                                "--backlog", "\(count + 4)", "--seconds", "\(hold + 5)"])
+        usleep(300_000)
+        let clients = try Child("/usr/sbin/ip", ["netns", "exec", name, Harness.loadgen, "burst", "--addr", "127.0.0.1",
+                                                 "--port", "\(port)", "--count", "\(count)", "--spacing-ms", "1", "--hold-seconds", "\(hold)"])
+        return (server, clients)
+    }
+
     /// Runs synwave-loadgen inside the namespace; returns its JSON answer.
     func loadgen(_ arguments: [String]) throws -> (pid: Int32, answer: [String: Any]) {
         let child = try Child("/usr/sbin/ip", ["netns", "exec", name, Harness.loadgen] + arguments)

@@ -11,12 +11,8 @@ struct SocketPresenceIntegrationTests {
     @Test func goneSocketsEndAndLiveOnesStay() throws {
         let namespace = try NetworkNamespace("presence")
         let target = NamespaceDiscovery.target(for: namespace.name)
-        let server = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "listen",
-                                                "--port", "7300", "--accept-every-ms", "1", "--seconds", "8"])
+        let (server, clients) = try namespace.heldConnections(port: 7300, count: 2, hold: 4)
         defer { _ = server.interrupt() }
-        usleep(300_000)
-        let clients = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen, "burst", "--addr", "127.0.0.1",
-                                                 "--port", "7300", "--count", "2", "--spacing-ms", "1", "--hold-seconds", "4"])
         defer { _ = clients.finish(seconds: 10) }
         var live: [ExistingConnection] = []
         for _ in 0..<40 where live.count < 4 {
