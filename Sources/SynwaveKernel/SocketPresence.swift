@@ -49,3 +49,22 @@ extension Correlator {
         return answer
     }
 }
+
+/// When the correlator's idle sockets are looked up: at most every `min(afterNs, 10 s)`, those
+/// without an event for `afterNs` (config `close_check_after`).
+public struct IdleSocketCheck: Sendable {
+    public let afterNs: UInt64
+    private var nextNs: UInt64 = 0
+
+    public init(afterNs: UInt64 = DaemonConfig().closeCheckAfterNs) {
+        self.afterNs = afterNs
+    }
+
+    /// The look-up's answer when one was due, else nil.
+    public mutating func runIfDue(_ correlator: inout Correlator, nowNs: UInt64,
+                                  into records: inout [ConnectionRecord]) -> SocketPresence.Answer? {
+        guard nowNs >= nextNs else { return nil }
+        nextNs = nowNs &+ min(afterNs, 10_000_000_000)
+        return correlator.endSocketsGoneFromKernel(idleNs: afterNs, nowNs: nowNs, into: &records)
+    }
+}

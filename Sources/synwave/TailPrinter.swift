@@ -52,11 +52,10 @@ final class TailPrinter: Service, @unchecked Sendable {
         try? await gracefulShutdown()
     }
 
-    /// Connections open before the programs were attached end with records too (first seen mid-life).
-    /// As the daemon's default `close_check_after`.
-    private static let closeCheckAfterNs: UInt64 = 30_000_000_000
-    private var nextCloseCheckNs: UInt64 = 0
+    /// Idle sockets looked up in the kernel's table, after the daemon's default `close_check_after`.
+    private var idleCheck = IdleSocketCheck()
 
+    /// Connections open before the programs were attached end with records too (first seen mid-life).
     private func adoptExistingConnections() {
         let snapshot = ExistingConnections.snapshot()
         let adopted = correlator.adopt(snapshot.connections, nowNs: Clocks.bootNs())
@@ -77,10 +76,7 @@ final class TailPrinter: Service, @unchecked Sendable {
                 _ = correlator.endSocketsGoneFromKernel(idleNs: 0, nowNs: now, into: &records)
             } else {
                 correlator.tick(nowNs: now, into: &records)
-                if now >= nextCloseCheckNs {
-                    nextCloseCheckNs = now &+ 10_000_000_000
-                    _ = correlator.endSocketsGoneFromKernel(idleNs: Self.closeCheckAfterNs, nowNs: now, into: &records)
-                }
+                _ = idleCheck.runIfDue(&correlator, nowNs: now, into: &records)
             }
             let snapshot = (metrics: correlator.metrics, stillOpen: correlator.tracked)
             metricsSnapshot.withLock { $0 = snapshot }

@@ -95,18 +95,18 @@ public final class ListenerIterator: @unchecked Sendable {
             defer { close(fd) }
             try readRecords(fd, full ? "listener iterator" : "listener iterator (changes)", into: &found)
         case .tcpWalk(let all, let changes):
+            var visited: UInt32 = 0
             for namespace in namespaces {
                 let fd = synwave_iter_create_in_netns(namespace.nsfd, (full ? all : changes).fd)
                 if fd < 0 { throw SyscallError("open the listener walk in netns \(namespace.netns)", errno: .init(rawValue: -fd)) }
                 defer { close(fd) }
-                let before = found.visited ?? 0
                 found.visited = nil
                 try readRecords(fd, "listener walk of netns \(namespace.netns)", into: &found)
                 // A walk without its end record leaves the sum unknown: the ledger then dumps all.
-                found.visited = found.visited.map { $0 &+ before }
-                if found.visited == nil { return found }
+                guard let walked = found.visited else { return found }
+                visited &+= walked
             }
-            if namespaces.isEmpty { found.visited = 0 }
+            found.visited = visited
         }
         return found
     }

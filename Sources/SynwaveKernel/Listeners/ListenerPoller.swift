@@ -26,12 +26,10 @@ public final class ListenerPoller {
         refreshTargets()
         var polls: [NamespacePoll] = []
         var failures: [String] = []
-        var seen: Set<UInt32> = []
-        let found = iterated(&failures)
-        for (target, probe) in probes.sorted(by: { $0.value.netns < $1.value.netns }) {
+        let distinct = distinctProbes
+        let found = iterated(distinct, &failures)
+        for (target, probe) in distinct {
             do {
-                // Two paths to one namespace (a name and a pid): poll it once.
-                guard seen.insert(probe.netns).inserted else { continue }
                 if let found {
                     polls.append(try probe.poll(listeners: found.byNetns[probe.netns] ?? [], complete: found.complete))
                 } else {
@@ -48,19 +46,26 @@ public final class ListenerPoller {
     /// Every watched namespace's listeners from the iterator (those changed, or all), its new
     /// namespaces marked first; nil without an iterator, or when it failed (then sock_diag
     /// serves from now on).
-    private func iterated(_ failures: inout [String]) -> ListenerIterator.Dump? {
+    private func iterated(_ distinct: [(target: NamespaceTarget, probe: NamespaceProbe)],
+                          _ failures: inout [String]) -> ListenerIterator.Dump? {
         guard let iterator else { return nil }
         do {
             iterator.keepMarks(of: Set(probes.values.map(\.netns)))
             for probe in probes.values { try iterator.markListeners(netns: probe.netns, nsfd: probe.nsfd) }
-            var seen: Set<UInt32> = []
-            let namespaces = probes.values.sorted { $0.netns < $1.netns }.filter { seen.insert($0.netns).inserted }
-            return try iterator.listeners(of: namespaces.map { ($0.netns, $0.nsfd) })
+            return try iterator.listeners(of: distinct.map { ($0.probe.netns, $0.probe.nsfd) })
         } catch {
             failures.append("listener iterator: \(error); polling through sock_diag instead")
             self.iterator = nil
             return nil
         }
+    }
+
+    /// Each watched namespace once, by inode: a name and a pid can reach the same one.
+    private var distinctProbes: [(target: NamespaceTarget, probe: NamespaceProbe)] {
+        var seen: Set<UInt32> = []
+        return probes.sorted { $0.value.netns < $1.value.netns }
+            .filter { seen.insert($0.value.netns).inserted }
+            .map { (target: $0.key, probe: $0.value) }
     }
 
     private func refreshTargets() {

@@ -44,15 +44,14 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private let logger: Logger
     private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedEvents: UInt64(0)))
     /// Idle sockets are looked up in the kernel's table (`Correlator.socketsToConfirm`).
-    private let closeCheckAfterNs: UInt64
-    private var nextCloseCheckNs: UInt64 = 0
+    private var idleCheck: IdleSocketCheck
     private let unverified = Atomic<Int>(0)
 
     init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>,
          closeCheckAfterNs: UInt64, logger: Logger) {
         self.batches = batches
         self.logger = logger
-        self.closeCheckAfterNs = closeCheckAfterNs
+        idleCheck = IdleSocketCheck(afterNs: closeCheckAfterNs)
         self.correlator = Correlator(options: correlator)
         self.onlyNetns = Array(onlyNetns)
         let log = AsyncStream.makeStream(of: DaemonBatch.self, bufferingPolicy: .bufferingOldest(4096))
@@ -86,17 +85,16 @@ final class DaemonPipeline: Service, @unchecked Sendable {
             for event in prepared.events { correlator.process(event, into: &records) }
             let now = Clocks.bootNs()
             correlator.tick(nowNs: now, into: &records)
-            if now >= nextCloseCheckNs {
-                nextCloseCheckNs = now &+ min(closeCheckAfterNs, 10_000_000_000)
-                checkIdleSockets(idleNs: closeCheckAfterNs, nowNs: now, into: &records)
-            }
+            if let answer = idleCheck.runIfDue(&correlator, nowNs: now, into: &records) { logFailures(answer) }
             prepared.records = records
             publish(prepared, nowNs: now)
         }
         records.removeAll(keepingCapacity: true)
         correlator.finishClosing(into: &records)
         // "Still open" at stop counts only sockets the kernel still has.
-        unverified.store(checkIdleSockets(idleNs: 0, nowNs: Clocks.bootNs(), into: &records), ordering: .relaxed)
+        let answer = correlator.endSocketsGoneFromKernel(idleNs: 0, nowNs: Clocks.bootNs(), into: &records)
+        logFailures(answer)
+        unverified.store(answer.unverified, ordering: .relaxed)
         publish(DaemonBatch(events: [], records: records), nowNs: Clocks.bootNs())
         eventLogOutput.finish()
         tailOutput.finish()
@@ -105,15 +103,11 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         try? await gracefulShutdown()
     }
 
-    /// Looks up open sockets idle for `idleNs` in the kernel's table; ends those it no longer
-    /// has. Returns how many could not be looked up.
-    @discardableResult
-    private func checkIdleSockets(idleNs: UInt64, nowNs: UInt64, into records: inout [ConnectionRecord]) -> Int {
-        let answer = correlator.endSocketsGoneFromKernel(idleNs: idleNs, nowNs: nowNs, into: &records)
+    /// Namespaces whose sockets could not be looked up.
+    private func logFailures(_ answer: SocketPresence.Answer) {
         for failure in answer.failures {
             logger.warning("namespace not read for idle sockets", metadata: ["netns.error": "\(failure)"])
         }
-        return answer.unverified
     }
 
     /// The batch itself unless it must change: copying thousands of events costs more than checking them.
