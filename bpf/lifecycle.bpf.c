@@ -2,6 +2,7 @@
 /* A socket's error (sock:inet_sk_error_report) and its end (tcp:tcp_destroy_sock). */
 #include "classic.bpf.h"
 #include "rescue.bpf.h"
+#include "connection.bpf.h"
 
 static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind)
 {
@@ -14,6 +15,7 @@ static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind
 	if (!e)
 		return;
 	synwave_identify_as(&e->hdr, sk, cookie);
+	e->hdr.flags |= synwave_per_event_flags();
 	e->netns = synwave_netns(&sk->__sk_common);
 	e->kind = kind;
 	e->state = sk->__sk_common.skc_state;
@@ -28,9 +30,27 @@ static __always_inline void emit_socket(struct sock *sk, __u64 cookie, __u8 kind
 SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(sw_sock_error, struct sock *sk)
 {
-	if (sk->sk_protocol == IPPROTO_TCP)
+	struct tcp_sock *tp;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (synwave_sends_per_event())
 		emit_socket(sk, bpf_get_socket_cookie(sk), SYNWAVE_SOCKET_ERROR);
+	if (cfg.assemble_connections) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (tp)
+			synwave_connection_error_report(sk, tp);
+	}
 	return 0;
+}
+
+/* The socket's end: its per-event record, or the assembled connection if CLOSE did not send it. */
+static __always_inline void handle_destroy(struct sock *sk, __u64 cookie)
+{
+	if (synwave_sends_per_event())
+		emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
+	if (cfg.assemble_connections)
+		synwave_connection_destroyed(sk, cookie);
 }
 
 SEC("tp_btf/tcp_destroy_sock")
@@ -40,7 +60,7 @@ int BPF_PROG(sw_destroy_sock, struct sock *sk)
 
 	synwave_count_own(SYNWAVE_COUNTER_DESTROY_RUNS);
 	synwave_note_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0));
-	emit_socket(sk, cookie, SYNWAVE_SOCKET_DESTROY);
+	handle_destroy(sk, cookie);
 	return 0;
 }
 
@@ -51,7 +71,7 @@ int BPF_PROG(sw_destroy_rescue, struct sock *sk)
 	__u64 cookie = synwave_cookie_made(sk);
 
 	if (!synwave_was_handled(cookie, synwave_handled_key(SYNWAVE_HANDLED_DESTROY, 0)))
-		emit_socket(sk, bpf_get_socket_cookie(sk), SYNWAVE_SOCKET_DESTROY);
+		handle_destroy(sk, bpf_get_socket_cookie(sk));
 	return 0;
 }
 

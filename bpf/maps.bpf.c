@@ -2,12 +2,15 @@
 /* The maps and settings every synwave program shares, defined once. */
 #include "rescue.bpf.h"
 #include "netns.bpf.h"
+#include "connection.bpf.h"
 
 synwave_rings_map rings SEC(".maps");
 synwave_counters_map counters SEC(".maps");
 synwave_listeners_map listeners SEC(".maps");
 synwave_handled_map handled SEC(".maps");
 synwave_netns_cache_map netns_cache SEC(".maps");
+synwave_connections_map connections SEC(".maps");
+synwave_live_map live SEC(".maps");
 
 /* Set by the loader before load. */
 const volatile struct synwave_bpf_config cfg = {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Resets: tcp:tcp_send_reset (with the kernel's reason) and tcp:tcp_receive_reset. */
 #include "classic.bpf.h"
+#include "connection.bpf.h"
 
 /* Maps one reason by name; reasons a kernel lacks relocate to "absent" and never match. */
 #define MAP_REASON(kernel_name, ours)                                        \
@@ -55,15 +56,26 @@ static __always_inline struct synwave_reset_event *reserve_reset(struct sock *sk
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(sw_send_reset, struct sock *sk, struct sk_buff *skb, int reason)
 {
-	struct synwave_reset_event *e = reserve_reset(sk, SYNWAVE_RESET_SENT);
-	struct tcp_sock *tp;
+	struct synwave_reset_event *e;
+	struct tcp_sock *tp = NULL;
+	__u8 ours = reset_reason(reason);
+	__u8 kind = synwave_socket_kind(sk ? &sk->__sk_common : NULL);
 
+	/* A connection's own reset counts in its record; those of listeners and mini-sockets,
+	 * which have no record, go out as they happen. */
+	if (cfg.assemble_connections && kind == SYNWAVE_SOCKET_FULL && sk) {
+		synwave_connection_reset_sent(sk, ours);
+		if (!synwave_live_events())
+			return 0;
+	}
+	e = reserve_reset(sk, SYNWAVE_RESET_SENT);
 	if (!e)
 		return 0;
-	e->reason = reset_reason(reason);
+	if (kind == SYNWAVE_SOCKET_FULL)
+		e->hdr.flags |= synwave_per_event_flags();
+	e->reason = ours;
 	/* Only a full, connected socket knows its peer; otherwise the peer is in the packet. */
-	tp = NULL;
-	if (sk && e->socket_kind == SYNWAVE_SOCKET_FULL)
+	if (sk && kind == SYNWAVE_SOCKET_FULL)
 		tp = bpf_skc_to_tcp_sock((void *)sk);
 	if (tp) {
 		synwave_tuple_from_tcp(&e->tuple, tp);
@@ -81,11 +93,18 @@ int BPF_PROG(sw_send_reset, struct sock *sk, struct sk_buff *skb, int reason)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(sw_receive_reset, struct sock *sk)
 {
-	struct synwave_reset_event *e = reserve_reset(sk, SYNWAVE_RESET_RECEIVED);
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct synwave_reset_event *e;
 
+	if (cfg.assemble_connections && tp) {
+		synwave_connection_reset_received(sk, tp);
+		if (!synwave_live_events())
+			return 0;
+	}
+	e = reserve_reset(sk, SYNWAVE_RESET_RECEIVED);
 	if (!e)
 		return 0;
+	e->hdr.flags |= synwave_per_event_flags();
 	if (tp)
 		synwave_tuple_from_tcp(&e->tuple, tp);
 	else

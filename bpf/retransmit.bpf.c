@@ -2,6 +2,7 @@
 /* Retransmissions: tcp:tcp_retransmit_skb (our segments) and tcp:tcp_retransmit_synack (a listener's requests). */
 #include "listener.bpf.h"
 #include "classic.bpf.h"
+#include "connection.bpf.h"
 
 #define TCPHDR_FIN 0x01
 #define TCPHDR_SYN 0x02
@@ -42,22 +43,40 @@ static __always_inline void fill_counts(struct synwave_retransmit_event *e, __u8
 	e->_pad1 = 0;
 }
 
+/* The per-connection counter a segment counts in (enum synwave_connection_retransmit). */
+static __always_inline __u32 connection_retransmit(__u8 kind, __u8 flags)
+{
+	if (kind == SYNWAVE_RETRANSMIT_SYN)
+		return SYNWAVE_CONN_RETRANSMIT_SYN;
+	if (kind == SYNWAVE_RETRANSMIT_FIN)
+		return SYNWAVE_CONN_RETRANSMIT_FIN;
+	return (flags & SYNWAVE_RETRANSMIT_TLP) ? SYNWAVE_CONN_RETRANSMIT_TLP : SYNWAVE_CONN_RETRANSMIT_DATA;
+}
+
 static __always_inline void emit_retransmit(struct sock *sk, struct sk_buff *skb, int err)
 {
 	struct inet_connection_sock *icsk = (struct inet_connection_sock *)bpf_skc_to_tcp_sock((void *)sk);
 	struct synwave_retransmit_event *e;
+	__u8 state, kind, flags;
 
 	if (!icsk)
+		return;
+	state = sk->__sk_common.skc_state;
+	kind = segment_kind(skb, state);
+	flags = timer_flags(icsk->icsk_pending, BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state));
+	if (cfg.assemble_connections)
+		synwave_connection_retransmit(sk, connection_retransmit(kind, flags));
+	if (!synwave_sends_per_event())
 		return;
 	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_RETRANSMIT);
 	if (!e)
 		return;
 	synwave_identify(&e->hdr, sk);
+	e->hdr.flags |= synwave_per_event_flags();
 	e->netns = synwave_netns(&sk->__sk_common);
-	e->state = sk->__sk_common.skc_state;
-	e->kind = segment_kind(skb, e->state);
-	fill_counts(e, timer_flags(icsk->icsk_pending, BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state)), err,
-		    icsk->icsk_retransmits, 0, 0, 0);
+	e->state = state;
+	e->kind = kind;
+	fill_counts(e, flags, err, icsk->icsk_retransmits, 0, 0, 0);
 	synwave_tuple_from_tcp(&e->tuple, (struct tcp_sock *)icsk);
 	synwave_submit(e);
 }

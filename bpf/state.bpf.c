@@ -2,6 +2,7 @@
 /* TCP state transitions: sock:inet_sock_set_state, typed (tp_btf) or classic. */
 #include "rescue.bpf.h"
 #include "classic.bpf.h"
+#include "connection.bpf.h"
 
 static __always_inline void fill_states(struct synwave_state_event *e, int oldstate, int newstate)
 {
@@ -22,7 +23,7 @@ static __always_inline __u32 state_record_size(int with_totals)
 
 /* with_totals is a constant in each inlined copy, so that each reserves a fixed size. */
 static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, __u32 identity_flags, int oldstate,
-						 int newstate, const int with_totals)
+						 int newstate, const int with_totals, __u32 extra_flags)
 {
 	struct synwave_state_event *e;
 	struct tcp_sock *tp = NULL;
@@ -41,7 +42,7 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 		return;
 	e->hdr.cookie = identity_flags ? cookie : 0;
 	e->hdr.skaddr = (__u64)sk;
-	e->hdr.flags = identity_flags;
+	e->hdr.flags = identity_flags | extra_flags;
 
 	family = sk->__sk_common.skc_family;
 	e->family = family;
@@ -89,14 +90,33 @@ static __always_inline __u32 identity_flags(struct sock *sk, int oldstate, int n
 }
 
 /* Transitions to CLOSE carry the connection's totals; the others a shorter record. */
-static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
+static __always_inline void emit_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate, __u32 extra_flags)
 {
 	__u32 flags = identity_flags(sk, oldstate, newstate);
 
 	if (newstate == TCP_CLOSE)
-		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 1);
+		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 1, extra_flags);
 	else
-		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 0);
+		emit_state_btf_sized(sk, cookie, flags, oldstate, newstate, 0, extra_flags);
+}
+
+/* A listener opening or closing: always sent as it happens (the correlator learns listener
+ * owners from it); every other transition belongs to a connection. */
+static __always_inline int is_listener_transition(int oldstate, int newstate)
+{
+	return (oldstate == TCP_CLOSE && newstate == TCP_LISTEN) || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE);
+}
+
+static __always_inline void handle_state_btf(struct sock *sk, __u64 cookie, int oldstate, int newstate)
+{
+	if (!cfg.assemble_connections || is_listener_transition(oldstate, newstate)) {
+		emit_state_btf(sk, cookie, oldstate, newstate, 0);
+		return;
+	}
+	/* The live copy first: it reads the tuple before anything else happens to the socket. */
+	if (synwave_live_events())
+		emit_state_btf(sk, cookie, oldstate, newstate, SYNWAVE_EVF_LIVE);
+	synwave_connection_state(sk, cookie, oldstate, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -109,7 +129,7 @@ int BPF_PROG(sw_state_btf, struct sock *sk, const int oldstate, const int newsta
 		return 0;
 	cookie = bpf_get_socket_cookie(sk);
 	synwave_note_handled(cookie, transition_key(oldstate, newstate));
-	emit_state_btf(sk, cookie, oldstate, newstate);
+	handle_state_btf(sk, cookie, oldstate, newstate);
 	return 0;
 }
 
@@ -123,7 +143,7 @@ int BPF_PROG(sw_state_rescue, struct sock *sk, const int oldstate, const int new
 		return 0;
 	cookie = synwave_cookie_made(sk);
 	if (!synwave_was_handled(cookie, transition_key(oldstate, newstate)))
-		emit_state_btf(sk, bpf_get_socket_cookie(sk), oldstate, newstate);
+		handle_state_btf(sk, bpf_get_socket_cookie(sk), oldstate, newstate);
 	return 0;
 }
 

@@ -64,6 +64,8 @@ public enum EventDecoder {
             return checkedSize(header, bytes, synwave_socket_event.self).flatMap { decodeSocket($0) }
         case SYNWAVE_EVENT_LISTENER.rawValue:
             return checkedSize(header, bytes, synwave_listener_event.self).flatMap { decodeListener($0) }
+        case SYNWAVE_EVENT_CONNECTION.rawValue:
+            return checkedSize(header, bytes, synwave_connection_event.self).flatMap { decodeConnection($0) }
         default:
             return .failure(.unknownType(header.type))
         }
@@ -209,6 +211,48 @@ public enum EventDecoder {
             listener: ListenerAddress(netns: raw.netns, address: address, port: raw.port),
             synQueue: raw.syn_queue, acceptQueue: raw.accept_queue, backlog: raw.backlog,
             acceptOverflows: raw.accept_overflows, inode: raw.inode)))
+    }
+
+    private static func decodeConnection(_ raw: synwave_connection_event) -> Result<KernelEvent, DecodeError> {
+        var raw = raw
+        let c = raw.conn
+        let flags = UInt32(c.flags)
+        func has(_ flag: synwave_connection_flags) -> Bool { flags & flag.rawValue != 0 }
+        let kept = min(Int(c.transition_count), Int(SYNWAVE_CONNECTION_TRANSITIONS))
+        var transitions: [AssembledConnection.Transition] = []
+        transitions.reserveCapacity(kept)
+        let words = withUnsafeBytes(of: c.transitions) { Array($0.bindMemory(to: UInt64.self)) }
+        for word in words.prefix(kept) {
+            let oldRaw = UInt8(word & 0xF), newRaw = UInt8((word >> 4) & 0xF)
+            guard let old = TCPState(rawValue: oldRaw) else { return .failure(.invalidState(oldRaw)) }
+            guard let new = TCPState(rawValue: newRaw) else { return .failure(.invalidState(newRaw)) }
+            transitions.append(.init(old: old, new: new, offsetNs: word >> 8))
+        }
+        var local: Endpoints?
+        if has(SYNWAVE_CONN_TUPLE) {
+            switch endpoints(c.tuple) {
+            case .success(let e): local = e
+            case .failure(let error): return .failure(error)
+            }
+        }
+        var totals: TCPTotals?
+        if has(SYNWAVE_CONN_TOTALS) {
+            let t = c.totals
+            totals = TCPTotals(bytesAcked: t.bytes_acked, bytesReceived: t.bytes_received, segsOut: t.segs_out,
+                               segsIn: t.segs_in, totalRetrans: t.total_retrans, srttMicros: t.srtt_us, mssCache: t.mss_cache)
+        }
+        let r = c.retransmits
+        return .success(.connection(AssembledConnection(
+            timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), netns: c.netns, startNs: c.start_ns,
+            transitions: transitions, transitionsSeen: Int(c.transition_count), tgid: c.tgid,
+            comm: taskName(&raw.conn.comm), ownerKnown: has(SYNWAVE_CONN_OWNER), endpoints: local, totals: totals,
+            error: c.error, probesOut: c.probes_out, packetsOut: c.packets_out,
+            retransmits: RetransmitCounts(syn: r.0, data: r.1, fin: r.2, tlp: r.3),
+            resetsReceived: c.resets_received, resetsSent: c.resets_sent,
+            firstResetReason: ResetReason(rawValue: c.first_reset_reason) ?? .unknown,
+            lastResetReason: ResetReason(rawValue: c.last_reset_reason) ?? .unknown,
+            lastResetReceivedNs: c.last_reset_received_ns,
+            sent: has(SYNWAVE_CONN_DESTROYED) ? .atDestroy : .atClose)))
     }
 
     /// A NUL-padded kernel comm; kept as bytes (text made from it repairs invalid UTF-8).

@@ -35,6 +35,7 @@ public struct EventFilter: Sendable, Equatable {
         case .retransmit(let e): matches(netns: e.netns, endpoints: e.endpoints)
         case .reset(let e): matches(netns: e.netns, endpoints: e.endpoints)
         case .socket(let e): matches(netns: e.netns, endpoints: e.endpoints)
+        case .connection(let c): matches(netns: c.netns, endpoints: c.endpoints)
         case .listener(let e): matches(netns: e.listener.netns, endpoints: Endpoints(
             localAddress: e.listener.address, localPort: e.listener.port,
             remoteAddress: e.listener.address, remotePort: e.listener.port))

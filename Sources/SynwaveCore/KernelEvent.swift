@@ -87,6 +87,8 @@ public enum KernelEvent: Equatable, Sendable {
     case reset(ResetEvent)
     case socket(SocketEvent)
     case listener(ListenerEvent)
+    /// A whole connection, assembled in the kernel.
+    case connection(AssembledConnection)
 
     /// The network namespace the event happened in.
     public var netns: UInt32 {
@@ -96,6 +98,7 @@ public enum KernelEvent: Equatable, Sendable {
         case .reset(let e): e.netns
         case .socket(let e): e.netns
         case .listener(let e): e.listener.netns
+        case .connection(let c): c.netns
         }
     }
 
@@ -106,6 +109,7 @@ public enum KernelEvent: Equatable, Sendable {
         case .reset(let e): e.timestampNs
         case .socket(let e): e.timestampNs
         case .listener(let e): e.timestampNs
+        case .connection(let c): c.timestampNs
         }
     }
 }

@@ -68,12 +68,14 @@ extension StateEventFormatter {
         out.append(decimal: UInt64(r.retransmits.total))
     }
 
-    /// One JSON object (`type:"connection"`); the schema is in docs/json-schema.md.
-    public mutating func json(_ r: ConnectionRecord, into out: inout [UInt8]) {
+    /// One JSON object (`type:"connection"`); the schema is in docs/json-schema.md. `sampledOneIn`:
+    /// the event log kept this clean connection as one of that many (`EventLogPolicy`).
+    public mutating func json(_ r: ConnectionRecord, sampledOneIn: Int? = nil, into out: inout [UInt8]) {
         var iso = isoCache
         let offset = bootToWallOffsetNs
         JSONLine.write(into: &out) { o in
             o.field("type", literal: "connection")
+            if let sampledOneIn { o.field("sampled", UInt64(sampledOneIn)) }
             o.field("start_ns", r.startNs)
             o.field("end_ns", r.endNs)
             o.field("time") { Self.appendISOTime(r.endNs, offset: offset, cache: &iso, to: &$0) }
@@ -171,6 +173,8 @@ extension StateEventFormatter {
             Self.appendEndpoints(e.endpoints, to: &out)
         case .listener(let e):
             Self.appendListenerText(e, to: &out)
+        case .connection:
+            return // shown as its record
         }
     }
 
@@ -219,6 +223,8 @@ extension StateEventFormatter {
                 Self.jsonEndpoints(e.endpoints, &o)
             case .listener(let e):
                 Self.listenerJSON(e, &o)
+            case .connection:
+                return
             }
         }
     }

@@ -69,7 +69,7 @@ public enum Doctor {
     }
 
     /// Whether the tracepoint's record (its tracefs format) has the field.
-    static func tracepointHasField(_ category: String, _ name: String, _ field: String) -> Bool {
+    public static func tracepointHasField(_ category: String, _ name: String, _ field: String) -> Bool {
         guard let format = try? Preflight.readFile("\(Preflight.tracefsPath)/events/\(category)/\(name)/format") else {
             return false
         }

@@ -32,6 +32,9 @@ public struct TracerOptions: Sendable {
     public var ringBufferBytes: UInt32 = 16 << 20
     /// At most one accept-overflow event per listener in this time (the count is kept in full in the kernel).
     public var listenerReportIntervalNs: UInt64 = 1_000_000_000
+    /// Assemble each connection in socket storage and send it once (where every socket feature
+    /// is on tp_btf and the kernel allows it); false: every event goes out, user space assembles.
+    public var assembleConnections = true
 
     public init(attach: AttachMode = .auto, ringBufferBytes: UInt32 = 16 << 20) {
         self.attach = attach
@@ -57,6 +60,8 @@ public struct TracerStats: Sendable, Equatable {
     public var submitted: UInt64 = 0
     /// Listeners whose statistics the "listeners" map could not hold.
     public var listenersUntracked: UInt64 = 0
+    /// With connections assembled in the kernel: what the programs counted per event.
+    public var connections = KernelConnectionCounts()
     /// Only counted while kernel.bpf_stats_enabled=1.
     public var runTimeNs: UInt64 = 0
     public var runCount: UInt64 = 0
@@ -111,10 +116,13 @@ public final class KernelTracer: @unchecked Sendable {
     private var links: [BPFLink]
     private let loadedPrograms: [BPFProgram]
     private let firings: FiringCheck
+    /// Connections come assembled (SYNWAVE_EVENT_CONNECTION); per-event records only on demand.
+    public let assemblesConnections: Bool
 
     private init(features: [FeatureStatus], options: TracerOptions, object: BPFObject, rings: PerCPURings,
-                 links: [BPFLink], programs: [BPFProgram]) {
+                 links: [BPFLink], programs: [BPFProgram], assembles: Bool) {
         self.features = features
+        assemblesConnections = assembles
         self.options = options
         self.object = object
         self.rings = rings
@@ -209,6 +217,8 @@ public final class KernelTracer: @unchecked Sendable {
         var modes: [Feature: FeatureAttachment]
         var statuses: [FeatureStatus]
         var cookieIdentity: Bool
+        /// `cfg.assemble_connections`: the connection_records feature.
+        var assembles = false
     }
 
     /// Chooses each wanted feature's mode.
@@ -243,7 +253,38 @@ public final class KernelTracer: @unchecked Sendable {
                 modes[entry.feature] = mode
                 return FeatureStatus(name: entry.feature.rawValue, attachment: mode)
             }
-            return Plan(modes: modes, statuses: statuses, cookieIdentity: modes[.stateChanges] == .btf)
+            return assembling(Plan(modes: modes, statuses: statuses, cookieIdentity: modes[.stateChanges] == .btf),
+                              tried: nil)
+        }
+
+        /// Features whose events a connection's record is made of: all on tp_btf, or none assembled.
+        static let connectionFeatures: [Feature] = [.stateChanges, .retransmits, .resetsSent, .resetsReceived,
+                                                    .socketErrors, .socketEnd]
+
+        /// Whether the plan can assemble connections in the kernel, as a connection_records row.
+        /// `tried`: nil before any load, else the reason the trial load with assembly failed.
+        func assembling(_ plan: Plan, tried failure: String??) -> Plan {
+            guard options.programs == .all else { return plan }
+            var plan = plan
+            let classic = Self.connectionFeatures.filter { plan.modes[$0] == .tracepoint }
+            let status: FeatureStatus
+            if !options.assembleConnections {
+                status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .off,
+                                       detail: "per-event records asked for (--assemble user): user space assembles connections")
+            } else if plan.modes[.stateChanges] != .btf || plan.modes[.socketEnd] != .btf || !classic.isEmpty {
+                let names = (classic.isEmpty ? [Feature.stateChanges, .socketEnd].filter { plan.modes[$0] != .btf } : classic)
+                status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .off,
+                                       detail: "\(names.map(\.rawValue).joined(separator: ", ")) not on tp_btf: classic "
+                                           + "tracepoints have no socket storage; every event goes out, user space assembles")
+            } else if case .some(.some(let reason)) = failure {
+                status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .off,
+                                       detail: "tp_btf: \(reason); every event goes out, user space assembles")
+            } else {
+                plan.assembles = true
+                status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .btf)
+            }
+            plan.statuses.append(status)
+            return plan
         }
 
         /// Each feature in the first mode whose programs load on their own (a trial load each).
@@ -255,7 +296,7 @@ public final class KernelTracer: @unchecked Sendable {
                 let attempts: [LoadPlan.Attempt] = candidates.map { mode in
                     if let reason = unavailable(entry, mode) { return (mode, reason) }
                     do throws(BPFError) {
-                        try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, options)
+                        try trialLoad([entry.feature: mode], cookieIdentity: cookieIdentity, assembles: false, options)
                         return (mode, nil)
                     } catch {
                         return (mode, error.loadFailureReason(iteratorTargets: entry.iteratorTargets))
@@ -268,16 +309,24 @@ public final class KernelTracer: @unchecked Sendable {
             }
             // `synwave listeners` still polls without any program; tracing needs state changes.
             if options.programs == .all, modes[.stateChanges] == nil { throw .stateTracingUnavailable(statuses) }
-            return Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
+            let plan = Plan(modes: modes, statuses: statuses, cookieIdentity: cookieIdentity)
+            let candidate = assembling(plan, tried: nil)
+            guard candidate.assembles else { return candidate }
+            do throws(BPFError) {
+                try trialLoad(modes, cookieIdentity: cookieIdentity, assembles: true, options)
+                return candidate
+            } catch {
+                return assembling(plan, tried: .some(error.loadFailureReason))
+            }
         }
     }
 
     /// Loads (without attaching) the programs of `modes` in a throwaway object with a one-page ring.
-    private static func trialLoad(_ modes: [Feature: FeatureAttachment], cookieIdentity: Bool,
+    private static func trialLoad(_ modes: [Feature: FeatureAttachment], cookieIdentity: Bool, assembles: Bool,
                                   _ options: TracerOptions) throws(BPFError) {
         var trial = options
         trial.ringBufferBytes = 4096
-        _ = try openAndLoad(programs(modes), cookieIdentity: cookieIdentity, trial)
+        _ = try openAndLoad(programs(modes), cookieIdentity: cookieIdentity, assembles: assembles, trial)
     }
 
     /// Program names in attach order (catalog order, each feature's own order within).
@@ -285,7 +334,7 @@ public final class KernelTracer: @unchecked Sendable {
         FeaturePrograms.catalog.flatMap { entry in modes[entry.feature].map { entry.programs($0) } ?? [] }
     }
 
-    private static func openAndLoad(_ wanted: [String], cookieIdentity: Bool,
+    private static func openAndLoad(_ wanted: [String], cookieIdentity: Bool, assembles: Bool,
                                     _ options: TracerOptions) throws(BPFError) -> (BPFObject, PerCPURings) {
         let object = try BPFObject(
             bytes: UnsafeRawBufferPointer(start: synwave_bpf_object_ptr(), count: Int(synwave_bpf_object_size)),
@@ -297,7 +346,7 @@ public final class KernelTracer: @unchecked Sendable {
         try rings.useAsTemplate(of: object.map(named: "rings"))
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
-            cookie_identity: cookieIdentity ? 1 : 0, _pad0: 0))
+            cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0))
         try object.load()
         try rings.fill(object.map(named: "rings"))
         return (object, rings)
@@ -311,7 +360,8 @@ public final class KernelTracer: @unchecked Sendable {
     }
 
     private static func load(_ plan: Plan, _ options: TracerOptions) throws(BPFError) -> KernelTracer {
-        let (object, rings) = try openAndLoad(programs(plan.modes), cookieIdentity: plan.cookieIdentity, options)
+        let (object, rings) = try openAndLoad(programs(plan.modes), cookieIdentity: plan.cookieIdentity,
+                                              assembles: plan.assembles, options)
         var statuses = plan.statuses
         var links: [BPFLink] = []
         var attached: [BPFProgram] = []
@@ -337,7 +387,8 @@ public final class KernelTracer: @unchecked Sendable {
                 }
             }
         }
-        return KernelTracer(features: statuses, options: options, object: object, rings: rings, links: links, programs: attached)
+        return KernelTracer(features: statuses, options: options, object: object, rings: rings, links: links,
+                            programs: attached, assembles: plan.assembles)
     }
 
     /// The per-CPU rings' file descriptors (valid while the tracer lives).
@@ -380,10 +431,18 @@ public final class KernelTracer: @unchecked Sendable {
         return result
     }
 
+    /// Sends every event as it happens too (`tail --events`), or stops. Without assembled
+    /// connections every event goes out anyway, and this does nothing.
+    public func sendEveryEvent(_ on: Bool) throws(BPFError) {
+        guard assemblesConnections else { return }
+        try object.map(named: "live").update(key: 0, value: synwave_live(per_event: on ? 1 : 0, _pad0: 0))
+    }
+
     public func stats() throws(BPFError) -> TracerStats {
         let counters = try object.map(named: "counters").sumPerCPU(keys: Int(SYNWAVE_COUNTER_MAX.rawValue))
         var stats = TracerStats(ringBufferFull: counters[Int(SYNWAVE_COUNTER_RINGBUF_FULL.rawValue)],
                                 recursionRecovered: counters[Int(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue)])
+        if assemblesConnections { stats.connections = KernelConnectionCounts(counters: counters) }
         stats.submitted = counters[Int(SYNWAVE_COUNTER_SUBMITTED.rawValue)]
         stats.listenersUntracked = counters[Int(SYNWAVE_COUNTER_LISTENER_UNTRACKED.rawValue)]
         for (index, program) in loadedPrograms.enumerated() {

@@ -115,6 +115,14 @@ struct BPFMap {
         try BPFError.check(result, "bpf_map__set_initial_value(\(name))")
     }
 
+    /// Writes one entry of an array map (`bpf_map_update_elem`).
+    func update<T>(key: UInt32, value: T) throws(BPFError) {
+        var k = key
+        var copy = value
+        let result = withUnsafeBytes(of: &copy) { raw in bpf_map_update_elem(fd, &k, raw.baseAddress, 0) }
+        try BPFError.check(result, "bpf_map_update_elem(\(name)[\(key)])")
+    }
+
     /// Every entry of a hash map, read in batches (a few syscalls for thousands of entries).
     func lookupAll<Key, Value>(_: Key.Type, _: Value.Type, zero: Value) throws(BPFError) -> [(Key, Value)]
     where Key: FixedWidthInteger {

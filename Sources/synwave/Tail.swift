@@ -88,6 +88,7 @@ struct Tail: AsyncParsableCommand {
             // Compared with the flags' own defaults, so the two never drift apart.
             let defaults = try Tail.parse([])
             if tracing.attach != defaults.tracing.attach || tracing.ringSize != defaults.tracing.ringSize
+                || tracing.assemble != defaults.tracing.assemble
                 || maxSockets != defaults.maxSockets || idleTimeout != defaults.idleTimeout {
                 StandardError.line("synwave: the daemon's tracer settings apply; --attach, --ring-size, --max-sockets and "
                     + "--idle-timeout only apply with --standalone")
@@ -96,12 +97,19 @@ struct Tail: AsyncParsableCommand {
             return
         }
         let tracer = try tracing.startTracer(logger: logger)
+        if events {
+            do { try tracer.sendEveryEvent(true) } catch {
+                StandardError.line("synwave: cannot ask the kernel for every event: \(error)")
+                throw ExitCode.failure
+            }
+        }
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: tracing.pollInterval)
         let banner = "synwave: tracing TCP \(events ? "events" : "connections") (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint"), "
             + "\(tracer.ringSummary)); Ctrl-C to stop"
             + Self.offFeaturesNote(tracer.features)
         let printer = TailPrinter(banner: banner, batches: reader.batches, request: try request,
-            correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000))
+            correlator: CorrelatorOptions(capacity: maxSockets, idleTimeoutNs: idleTimeout * 1_000_000_000,
+                                          assembledInKernel: tracer.assemblesConnections))
         let source = KernelEventSource(reader: reader)
 
         // Shutdown runs in reverse order: the source drains and ends the stream, then the printer finishes.

@@ -7,6 +7,8 @@ final class TailRenderer {
     private let filter: EventFilter
     private let format: TailRequest.Format
     private let view: TailRequest.View
+    /// Shows every kernel event (`--events`), which the kernel then sends as it happens.
+    var showsEvents: Bool { view == .events }
     private var formatter: StateEventFormatter
     private var clock = StateClock()
     /// Listener events come from softirq context: their owner is found by socket inode, unless
@@ -63,6 +65,8 @@ final class TailRenderer {
                 case .text: formatter.text(state, oldStateNs: inOldState, into: &out)
                 case .json: formatter.json(state, oldStateNs: inOldState, into: &out)
                 }
+            } else if case .connection = event {
+                continue // the events view shows the live copies of what it was made of
             } else if case .listener(let e) = event {
                 guard filter.states.isEmpty, filter.matches(event) else { continue }
                 renderListener(e, into: &out)

@@ -3,10 +3,19 @@ import Logging
 import SynwaveCore
 import SynwaveKernel
 
+/// Where a connection's events become one record.
+enum Assembly: String, ExpressibleByArgument, CaseIterable {
+    case kernel, user
+}
+
 /// Flags shared by every command that loads the BPF programs.
 struct TracingOptions: ParsableArguments {
     @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (per feature, btf else tracepoint).")
     var attach: AttachMode = .auto
+
+    @Option(help: ArgumentHelp("Where connections are assembled: kernel (one record per connection from socket storage, "
+                               + "where every socket feature is on tp_btf) or user (every event goes out).", valueName: "where"))
+    var assemble: Assembly = .kernel
 
     @Option(help: ArgumentHelp("BPF ring buffer size, split into one ring per CPU: a power of two from 64K to 1G, e.g. 16M.", valueName: "size"))
     var ringSize = "16M"
@@ -31,7 +40,9 @@ struct TracingOptions: ParsableArguments {
         guard bytes >= 64 << 10, bytes <= 1 << 30, bytes & (bytes - 1) == 0 else {
             throw ValidationError("--ring-size must be a power of two from 64K to 1G, not \(ringSize)")
         }
-        return TracerOptions(attach: attach, ringBufferBytes: UInt32(bytes))
+        var options = TracerOptions(attach: attach, ringBufferBytes: UInt32(bytes))
+        options.assembleConnections = assemble == .kernel
+        return options
     }
 
     /// Only the executable configures logging; libraries just take a Logger.

@@ -5,7 +5,7 @@ import Testing
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 6)
+        #expect(SYNWAVE_ABI_VERSION == 7)
     }
 
     @Test func header() {
@@ -117,6 +117,9 @@ import Testing
         #expect(MemoryLayout<C>.size == 24)
         #expect(MemoryLayout<C>.offset(of: \C.listener_report_ns) == 8)
         #expect(MemoryLayout<C>.offset(of: \C.cookie_identity) == 16)
+        #expect(MemoryLayout<C>.offset(of: \C.assemble_connections) == 20)
+        #expect(SYNWAVE_EVF_LIVE.rawValue == 4)
+        #expect(SYNWAVE_EVENT_CONNECTION.rawValue == 6)
         #expect(SYNWAVE_EVENT_STATE.rawValue == 1)
         #expect(SYNWAVE_EVF_COOKIE.rawValue == 1)
         #expect(SYNWAVE_EVF_TOTALS.rawValue == 2)
@@ -124,7 +127,40 @@ import Testing
         #expect(SYNWAVE_COUNTER_RECURSION_RECOVERED.rawValue == 1)
         #expect(SYNWAVE_COUNTER_SUBMITTED.rawValue == 2)
         #expect(SYNWAVE_COUNTER_LISTENER_UNTRACKED.rawValue == 3)
-        #expect(SYNWAVE_COUNTER_MAX.rawValue == 8)
+        #expect(SYNWAVE_COUNTER_OPENED_CLIENT.rawValue == 8)
+        #expect(SYNWAVE_COUNTER_RETRANSMIT_SYN.rawValue == 10)
+        #expect(SYNWAVE_COUNTER_RESETS_RECEIVED.rawValue == 14)
+        // One counter per reset reason, right below the records counter.
+        #expect(SYNWAVE_COUNTER_RESET_SENT.rawValue + UInt32(ResetReason.allCases.count) == SYNWAVE_COUNTER_CONNECTIONS.rawValue)
+        #expect(SYNWAVE_COUNTER_AFTER_RECORD.rawValue == 39)
+        #expect(SYNWAVE_COUNTER_MAX.rawValue == 40)
+    }
+
+    @Test func connection() {
+        typealias C = synwave_connection
+        #expect(MemoryLayout<C>.size == 192)
+        #expect(MemoryLayout<C>.offset(of: \C.start_ns) == 0)
+        #expect(MemoryLayout<C>.offset(of: \C.transitions) == 8)
+        #expect(Int(SYNWAVE_CONNECTION_TRANSITIONS) == SocketMachine.maxTransitions)
+        #expect(MemoryLayout<C>.offset(of: \C.last_reset_received_ns) == 56)
+        #expect(MemoryLayout<C>.offset(of: \C.totals) == 64)
+        #expect(MemoryLayout<C>.offset(of: \C.tuple) == 104)
+        #expect(MemoryLayout<C>.offset(of: \C.comm) == 144)
+        #expect(MemoryLayout<C>.offset(of: \C.netns) == 160)
+        #expect(MemoryLayout<C>.offset(of: \C.tgid) == 164)
+        #expect(MemoryLayout<C>.offset(of: \C.error) == 168)
+        #expect(MemoryLayout<C>.offset(of: \C.packets_out) == 172)
+        #expect(MemoryLayout<C>.offset(of: \C.retransmits) == 176)
+        #expect(MemoryLayout<C>.offset(of: \C.transition_count) == 184)
+        #expect(MemoryLayout<C>.offset(of: \C.flags) == 185)
+        #expect(MemoryLayout<C>.offset(of: \C.probes_out) == 186)
+        #expect(MemoryLayout<C>.offset(of: \C.resets_received) == 187)
+        #expect(MemoryLayout<C>.offset(of: \C.resets_sent) == 188)
+        #expect(MemoryLayout<C>.offset(of: \C.first_reset_reason) == 189)
+        #expect(MemoryLayout<C>.offset(of: \C.last_reset_reason) == 190)
+        #expect(MemoryLayout<synwave_connection_event>.size == 224)
+        #expect(MemoryLayout<synwave_connection_event>.offset(of: \synwave_connection_event.conn) == 32)
+        #expect(MemoryLayout<synwave_live>.size == 8)
     }
 
     @Test func listenerEvent() {

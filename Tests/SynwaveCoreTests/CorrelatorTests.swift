@@ -2,7 +2,7 @@ import Testing
 @testable import SynwaveCore
 
 /// Synthetic event sequences for one or more sockets, with time in microseconds.
-private struct Script {
+struct Script {
     var events: [KernelEvent] = []
     static let client = SocketIdentity(kind: .cookie, value: 100)
     static let server = SocketIdentity(kind: .cookie, value: 200)
@@ -62,7 +62,7 @@ private struct Script {
     }
 }
 
-private let totals = TCPTotals(bytesAcked: 1001, bytesReceived: 501, segsOut: 5, segsIn: 5, totalRetrans: 0,
+let totals = TCPTotals(bytesAcked: 1001, bytesReceived: 501, segsOut: 5, segsIn: 5, totalRetrans: 0,
                                srttMicros: 40, mssCache: 1448)
 
 struct CorrelatorEndTests {

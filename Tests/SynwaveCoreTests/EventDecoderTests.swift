@@ -40,6 +40,41 @@ import Testing
         #expect(batch.first.map { if case .state(let e) = $0 { e.socket.value == 1 } else { false } } == true)
     }
 
+    @Test func decodesAnAssembledConnection() throws {
+        guard case .success(.connection(let c)) = RawEvents.decode(RawEvents.connection()) else {
+            Issue.record("not decoded as a connection")
+            return
+        }
+        #expect(c.socket == SocketIdentity(kind: .cookie, value: 9) && c.timestampNs == 2_000_000 && c.startNs == 1_000_000)
+        #expect(c.transitions.all == [.init(old: .close, new: .synSent, offsetNs: 0), .init(old: .synSent, new: .close, offsetNs: 80_000)])
+        #expect(c.tgid == 77 && c.comm == "curl" && c.ownerKnown && c.error == 111 && c.resetsReceived == 1)
+        #expect(c.retransmits.syn == 2 && c.totals == nil && c.sent == .atClose)
+        #expect(c.endpoints?.localPort == 40000 && c.endpoints?.remotePort == 9)
+        let records = { () -> [ConnectionRecord] in
+            var correlator = Correlator(options: CorrelatorOptions(assembledInKernel: true))
+            var out: [ConnectionRecord] = []
+            correlator.process(.connection(c), into: &out)
+            return out
+        }()
+        #expect(records.map(\.end) == [.refused] && records.first?.retransmits.syn == 2)
+    }
+
+    @Test func assembledConnectionsThatDoNotDecode() {
+        let size = MemoryLayout<synwave_connection_event>.size
+        #expect(RawEvents.decode(Array(RawEvents.connection().prefix(200)))
+                == .failure(.sizeMismatch(type: 6, declared: size, actual: 200, expected: size)))
+        #expect(RawEvents.decode(RawEvents.connection(transitions: [0x2 << 4 | 0xF])) == .failure(.invalidState(15)))
+        #expect(RawEvents.decode(RawEvents.connection(family: 99)) == .failure(.invalidFamily(99)))
+        // Transitions past the six kept: counted as seen, never read from beyond the array.
+        var bytes = RawEvents.connection(transitions: Array(repeating: 0x1 << 4 | 0x1, count: 6))
+        bytes[32 + 184] = 200
+        guard case .success(.connection(let c)) = RawEvents.decode(bytes) else {
+            Issue.record("a long connection still decodes")
+            return
+        }
+        #expect(c.transitions.count == 6 && c.transitionsSeen == 200)
+    }
+
     @Test func decodesRecordWithoutTotals() throws {
         let e = try RawEvents.stateEvent(RawEvents.shortState() + [0, 0, 0, 0, 0, 0, 0, 0])
         #expect(e.oldState == .synSent && e.newState == .established)

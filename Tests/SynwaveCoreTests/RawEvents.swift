@@ -43,6 +43,34 @@ enum RawEvents {
         return bytes
     }
 
+    /// A connection the kernel assembled: a refused connect (CLOSE -> SYN_SENT -> CLOSE).
+    static func connection(transitions: [UInt64] = [0x2 << 4 | 0x7, 80_000 << 8 | 0x7 << 4 | 0x2], flags: UInt32 =
+                               SYNWAVE_CONN_TUPLE.rawValue | SYNWAVE_CONN_OWNER.rawValue | SYNWAVE_CONN_CLOSED.rawValue,
+                           family: UInt16 = 2) -> [UInt8] {
+        var e = synwave_connection_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_CONNECTION.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_connection_event>.size)
+        e.hdr.flags = SYNWAVE_EVF_COOKIE.rawValue
+        e.hdr.ts_ns = 2_000_000
+        e.hdr.cookie = 9
+        e.conn.start_ns = 1_000_000
+        withUnsafeMutableBytes(of: &e.conn.transitions) { raw in
+            for (i, word) in transitions.prefix(6).enumerated() { raw.storeBytes(of: word, toByteOffset: i * 8, as: UInt64.self) }
+        }
+        e.conn.transition_count = UInt8(transitions.count)
+        e.conn.flags = UInt8(flags)
+        e.conn.netns = 4026531840
+        e.conn.tgid = 77
+        withUnsafeMutableBytes(of: &e.conn.comm) { for (i, b) in "curl".utf8.enumerated() { $0[i] = b } }
+        e.conn.error = 111
+        e.conn.resets_received = 1
+        e.conn.retransmits.0 = 2
+        e.conn.tuple.family = family
+        e.conn.tuple.sport = 40000
+        e.conn.tuple.dport = 9
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
     static func retransmit(kind: UInt8 = 1, state: UInt8 = 2, flags: UInt8 = 0, family: UInt16 = 2) -> [UInt8] {
         var e = synwave_retransmit_event()
         e.hdr.type = UInt16(SYNWAVE_EVENT_RETRANSMIT.rawValue)

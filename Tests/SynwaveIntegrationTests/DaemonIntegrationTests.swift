@@ -12,15 +12,29 @@ final class DaemonIntegrationTests: XCTestCase {
         }
     }
 
+    /// With the default event log policy: the 3 refused connects and one in 10 of the 80 clean
+    /// records are logged (the first included); the metrics count every connection.
     func testRecordsAndMetricsMatchTheTrafficAndTheNamespaceCounters() throws {
+        try recordsAndMetricsMatchTheTraffic(assemble: "kernel")
+    }
+
+    /// The same numbers where user space assembles connections from every event (the path of
+    /// kernels without socket storage for tp_btf, or classic tracepoints).
+    func testRecordsAndMetricsMatchTheTrafficWhenUserSpaceAssembles() throws {
+        try recordsAndMetricsMatchTheTraffic(assemble: "user")
+    }
+
+    private func recordsAndMetricsMatchTheTraffic(assemble: String) throws {
+        let logged = 3 + 8
         let run = try InitContextFirings.retrying("daemon records and metrics") {
             let namespace = try NetworkNamespace("daemon-metrics")
-            let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)"])
+            let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)",
+                                                                   "assemble = \(assemble)", "event_log_sample = 10"])
             defer { daemon.remove() }
 
             let churn = try namespace.loadgen(["churn", "--connections", "40", "--seconds", "20"]).answer
             for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
-            let records = daemon.waitForRecords(2 * int(churn["connections"]) + 3)
+            let records = daemon.waitForRecords(logged)
             usleep(1_200_000)  // at least one periodic metrics line before the final one
             let result = daemon.terminate()
             return DaemonRun(netns: Int(namespace.inode), made: int(churn["connections"]), records: records, result: result,
@@ -35,11 +49,20 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertTrue(run.result.stderr.contains("feature.attached=\(KernelAllows.listenerPollingAttachment) feature.detail=current queue depths")
                       && run.result.stderr.contains("feature.name=listener_polling"), run.result.stderr)
 
-        // The event log: one line per connection of each side, nothing from other namespaces.
-        XCTAssertEqual(records.count, 2 * made + 3)
+        XCTAssertTrue(run.result.stderr.contains("feature.attached=\(assemble == "kernel" ? KernelAllows.connectionRecordsAttachment : "off")"
+                                                 + " feature.detail=") && run.result.stderr.contains("feature.name=connection_records"),
+                      run.result.stderr)
+
+        // The event log: every failed connection, one clean one in 10, nothing from other namespaces.
+        XCTAssertEqual(records.count, logged)
         XCTAssertTrue(records.allSatisfy { int($0["netns"]) == run.netns })
         XCTAssertEqual(records.filter { $0["end"] as? String == "refused" }.count, 3)
-        XCTAssertEqual(records.filter { $0["end"] as? String == "closed" }.count, 2 * made)
+        let sampled = records.filter { $0["end"] as? String == "closed" }
+        XCTAssertEqual(sampled.count, 8)
+        XCTAssertTrue(sampled.allSatisfy { int($0["sampled"]) == 10 }, "\(sampled)")
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"failed\"}"], 3)
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"sampled\"}"], 8)
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"skipped\"}"], Double(2 * made - 8))
 
         // The final metrics file: the traffic, and the namespace's own counters.
         XCTAssertEqual(prom["synwave_connections_opened_total{role=\"client\"}"], Double(tcp["ActiveOpens"]!))
@@ -55,7 +78,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom["synwave_events_lost_total{cause=\"not_run\"}"], 0)
         XCTAssertEqual(prom["synwave_events_dropped_total"], 0)
         XCTAssertEqual(prom["synwave_decode_errors_total"], 0)
-        XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(2 * made + 3))
+        XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(logged))
         XCTAssertEqual(prom.types["synwave_handshake_seconds"], "histogram")
         XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"}"], 1)
@@ -122,9 +145,11 @@ final class DaemonIntegrationTests: XCTestCase {
 
     /// Idle connections are looked up in the kernel's table (close_check_after) and, being
     /// there, stay open: no record before they close, and none marked close_lost after.
+    /// (User space holds open connections only where it assembles them.)
     func testIdleConnectionsTheKernelStillHasStayOpen() throws {
         let namespace = try NetworkNamespace("daemon-idle")
-        let daemon = try DaemonUnderTest("idle", settings: ["only_netns = \(namespace.inode)", "close_check_after = 1s"])
+        let daemon = try DaemonUnderTest("idle", settings: ["only_netns = \(namespace.inode)", "close_check_after = 1s",
+                                                            "assemble = user", "event_log_records = all"])
         defer { daemon.remove() }
         let (server, clients) = try namespace.heldConnections(port: 7310, count: 2, hold: 3.5)
         defer { _ = server.interrupt() }
@@ -177,7 +202,8 @@ final class DaemonIntegrationTests: XCTestCase {
 
     func testASlowTailClientIsSkippedWithANoticeAndNeverSlowsTheDaemon() throws {
         let namespace = try NetworkNamespace("daemon-slow")
-        let daemon = try DaemonUnderTest("slow", settings: ["only_netns = \(namespace.inode)", "tail_client_buffer = 64K"])
+        let daemon = try DaemonUnderTest("slow", settings: ["only_netns = \(namespace.inode)", "tail_client_buffer = 64K",
+                                                            "event_log_records = all"])
         defer { daemon.remove() }
         // A client that asks for every event, then does not read while the traffic runs.
         let client = try UnixClient(path: daemon.tailSocket)
@@ -202,7 +228,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
     func testRenamedLogAndSighupLoseNoLine() throws {
         let namespace = try NetworkNamespace("daemon-hup")
-        let daemon = try DaemonUnderTest("hup", settings: ["only_netns = \(namespace.inode)"])
+        let daemon = try DaemonUnderTest("hup", settings: ["only_netns = \(namespace.inode)", "event_log_records = all"])
         defer { daemon.remove() }
 
         let churn = try Child("/usr/sbin/ip", ["netns", "exec", namespace.name, Harness.loadgen,
@@ -348,7 +374,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
     func testLogDirectoryRemovedIsCountedAndRecreated() throws {
         let namespace = try NetworkNamespace("daemon-rmdir")
-        let daemon = try DaemonUnderTest("rmdir", settings: ["only_netns = \(namespace.inode)"])
+        let daemon = try DaemonUnderTest("rmdir", settings: ["only_netns = \(namespace.inode)", "event_log_records = all"])
         defer { daemon.remove() }
         try FileManager.default.removeItem(atPath: daemon.logDirectory)
         _ = try namespace.loadgen(["pair"])
@@ -369,6 +395,7 @@ final class DaemonIntegrationTests: XCTestCase {
         // The event log on a tiny file system; the metrics beside it, so they can report the trouble.
         let daemon = try DaemonUnderTest("full", settings: [
             "only_netns = \(namespace.inode)", "metrics_file = \(outside)/synwave.prom", "metrics_log = \(outside)/metrics.log",
+            "event_log_records = all",
         ]) { directory in
             let logs = directory + "/log"
             try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)

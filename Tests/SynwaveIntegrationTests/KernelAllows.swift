@@ -16,6 +16,16 @@ enum KernelAllows {
         (listenerIterator ? [.iterator] : []) + (listenerWalk ? [.walk] : []) + [.sockDiag]
     }
 
+    /// Connections assembled in socket storage need every socket feature on tp_btf: the typed
+    /// tcp_retransmit_skb with its err (6.13+) and tcp_send_reset with its reason (6.10+), the
+    /// kernel adding both to the classic record in the same change, and bpf_sk_storage_get in
+    /// tracing programs (5.11+), which the iter/tcp walk uses too.
+    static let connectionRecords: Bool = listenerWalk && Doctor.tracepointHasField("tcp", "tcp_retransmit_skb", "err")
+        && Doctor.tracepointHasField("tcp", "tcp_send_reset", "reason")
+
+    /// `connection_records` as doctor and the daemon must name it.
+    static var connectionRecordsAttachment: String { connectionRecords ? "tp_btf" : "off" }
+
     /// `listener_polling` as doctor and the daemon's metrics must name it.
     static var listenerPollingAttachment: String { listenerIterator || listenerWalk ? "tp_btf" : "sock_diag" }
 }

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 6
+#define SYNWAVE_ABI_VERSION 7
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16
@@ -27,6 +27,7 @@ enum synwave_event_type {
 	SYNWAVE_EVENT_RESET = 3,      /* tcp_send_reset or tcp_receive_reset */
 	SYNWAVE_EVENT_SOCKET = 4,     /* inet_sk_error_report or tcp_destroy_sock */
 	SYNWAVE_EVENT_LISTENER = 5,   /* a listener's queue reached its limit or overflowed */
+	SYNWAVE_EVENT_CONNECTION = 6, /* one socket's connection, assembled in socket storage */
 };
 
 /* What a retransmitted segment was. */
@@ -108,6 +109,9 @@ enum synwave_event_flags {
 	SYNWAVE_EVF_COOKIE = 1u << 0,
 	/* synwave_state_event.totals were read (transitions to CLOSE). */
 	SYNWAVE_EVF_TOTALS = 1u << 1,
+	/* A copy for live event tails (synwave_live.per_event): the socket's connection is
+	 * assembled in the kernel and comes as one SYNWAVE_EVENT_CONNECTION record. */
+	SYNWAVE_EVF_LIVE = 1u << 2,
 };
 
 /* Per-CPU counters kept by the BPF programs (map "counters"). */
@@ -123,7 +127,21 @@ enum synwave_counter {
 	 * kernel handed to the program (compared with the tracepoint's own count in user space) */
 	SYNWAVE_COUNTER_STATE_RUNS = 4,
 	SYNWAVE_COUNTER_DESTROY_RUNS = 5,
-	SYNWAVE_COUNTER_MAX = 8,
+	/* With connections assembled in the kernel (cfg.assemble_connections), what metrics count
+	 * per event is counted here instead of by user space: */
+	SYNWAVE_COUNTER_OPENED_CLIENT = 8,  /* CLOSE -> SYN_SENT */
+	SYNWAVE_COUNTER_OPENED_SERVER = 9,  /* LISTEN -> SYN_RECV */
+	SYNWAVE_COUNTER_RETRANSMIT_SYN = 10, /* + enum synwave_connection_retransmit */
+	SYNWAVE_COUNTER_RESETS_RECEIVED = 14,
+	SYNWAVE_COUNTER_RESET_SENT = 16,    /* + enum synwave_reset_reason (20 of them) */
+	SYNWAVE_COUNTER_CONNECTIONS = 36,   /* SYNWAVE_EVENT_CONNECTION records reserved */
+	/* a socket's storage could not be created: its connection has no record */
+	SYNWAVE_COUNTER_CONNECTION_UNTRACKED = 37,
+	/* transitions past SYNWAVE_CONNECTION_TRANSITIONS: counted, not kept */
+	SYNWAVE_COUNTER_TRANSITIONS_TRUNCATED = 38,
+	/* resets on a socket whose record had already gone out (connect(AF_UNSPEC) after CLOSE) */
+	SYNWAVE_COUNTER_AFTER_RECORD = 39,
+	SYNWAVE_COUNTER_MAX = 40,
 };
 
 /* Common prefix of every ring buffer record: what it is and which socket. */
@@ -297,6 +315,71 @@ struct synwave_listener_record {
 };
 _Static_assert(sizeof(struct synwave_listener_record) == 64, "synwave_listener_record ABI");
 
+#define SYNWAVE_CONNECTION_TRANSITIONS 6
+
+/* Per-connection retransmit counters, by what was retransmitted (SYN-ACKs are the listener's). */
+enum synwave_connection_retransmit {
+	SYNWAVE_CONN_RETRANSMIT_SYN = 0,
+	SYNWAVE_CONN_RETRANSMIT_DATA = 1,
+	SYNWAVE_CONN_RETRANSMIT_FIN = 2,
+	SYNWAVE_CONN_RETRANSMIT_TLP = 3, /* data sent by the tail-loss-probe timer */
+};
+
+/* Bits of synwave_connection.flags. */
+enum synwave_connection_flags {
+	SYNWAVE_CONN_OWNER = 1u << 0,     /* tgid/comm are of a syscall-driven transition: the owner */
+	SYNWAVE_CONN_TOTALS = 1u << 1,    /* totals were read at CLOSE */
+	SYNWAVE_CONN_CLOSED = 1u << 2,    /* the CLOSE transition was seen */
+	SYNWAVE_CONN_EMITTED = 1u << 3,   /* the record went out; the storage only waits for the socket's end */
+	SYNWAVE_CONN_DESTROYED = 1u << 4, /* sent by tcp_destroy_sock (CLOSE deferred, or never seen) */
+	SYNWAVE_CONN_TUPLE = 1u << 5,     /* tuple holds both ports */
+};
+
+/*
+ * One socket's connection, kept in BPF socket storage from its first transition (or first
+ * retransmit or reset) and sent once, at CLOSE or at tcp_destroy_sock (bpf/connection.bpf.h).
+ * A record of everything user space needs to build the connection's record: the per-event
+ * records it replaces carried nothing more.
+ */
+struct synwave_connection {
+	__u64 start_ns;      /* the first event's time (bpf_ktime_get_boot_ns) */
+	/* (ns since start_ns) << 8 | newstate << 4 | oldstate, in arrival order */
+	__u64 transitions[SYNWAVE_CONNECTION_TRANSITIONS];
+	__u64 last_reset_received_ns; /* matches a listener's reset (accept-queue overflow abort) */
+	struct synwave_tcp_totals totals; /* valid with SYNWAVE_CONN_TOTALS */
+	struct synwave_tuple tuple;  /* valid with SYNWAVE_CONN_TUPLE: kept before the kernel wipes ports */
+	char comm[SYNWAVE_COMM_LEN];
+	__u32 netns;
+	__u32 tgid;          /* see SYNWAVE_CONN_OWNER; else the task of the first event */
+	__s32 error;         /* sk_err: the first nonzero seen, then any later nonzero reported */
+	__u32 packets_out;   /* at the error report, else at CLOSE */
+	__u16 retransmits[4]; /* enum synwave_connection_retransmit */
+	__u8 transition_count; /* may exceed SYNWAVE_CONNECTION_TRANSITIONS: the rest were not kept */
+	__u8 flags;          /* enum synwave_connection_flags */
+	__u8 probes_out;     /* at the error report, else at CLOSE */
+	__u8 resets_received;
+	__u8 resets_sent;
+	__u8 first_reset_reason; /* enum synwave_reset_reason */
+	__u8 last_reset_reason;
+	__u8 _pad0;
+};
+_Static_assert(sizeof(struct synwave_connection) == 192, "synwave_connection ABI");
+
+/* SYNWAVE_EVENT_CONNECTION. The header's time is when the record was sent. */
+struct synwave_connection_event {
+	struct synwave_event_header hdr;
+	struct synwave_connection conn;
+};
+_Static_assert(sizeof(struct synwave_connection_event) == 224, "synwave_connection_event ABI");
+
+/* Value of the BPF map "live" (one entry), written by user space while tracing. */
+struct synwave_live {
+	/* 1: also send every event as it happens (SYNWAVE_EVF_LIVE), for `tail --events` */
+	__u32 per_event;
+	__u32 _pad0;
+};
+_Static_assert(sizeof(struct synwave_live) == 8, "synwave_live ABI");
+
 /* Read-only settings of the BPF programs, the single const volatile global. */
 struct synwave_bpf_config {
 	/* Wake the reader only once this much data is pending in the ring. */
@@ -306,7 +389,8 @@ struct synwave_bpf_config {
 	/* 1 when the state program runs on tp_btf (socket cookies): classic-tracepoint programs of
 	 * other features then identify sockets by their stored cookie too, not by address. */
 	__u32 cookie_identity;
-	__u32 _pad0;
+	/* 1: connections are assembled in socket storage (tp_btf, 5.11+), not sent per event */
+	__u32 assemble_connections;
 };
 _Static_assert(sizeof(struct synwave_bpf_config) == 24, "synwave_bpf_config ABI");
 

@@ -6,8 +6,13 @@ public struct CorrelatorOptions: Sendable {
     /// After CLOSE, how long the error report and destroy that follow are still merged.
     public var closeGraceNs: UInt64
 
+    /// The kernel assembles connections (`KernelTracer.assemblesConnections`): their records come
+    /// whole, and the per-event records of connections are only live copies for event tails.
+    public var assembledInKernel: Bool
+
     public init(capacity: Int = 262_144, idleTimeoutNs: UInt64 = 6 * 3600 * 1_000_000_000,
-                closeGraceNs: UInt64 = 50_000_000) {
+                closeGraceNs: UInt64 = 50_000_000, assembledInKernel: Bool = false) {
+        self.assembledInKernel = assembledInKernel
         self.capacity = max(16, capacity)
         self.idleTimeoutNs = idleTimeoutNs
         self.closeGraceNs = closeGraceNs
@@ -46,12 +51,28 @@ public struct Correlator: Sendable {
     public var tracked: Int { machines.count }
 
     public mutating func process(_ event: KernelEvent, into records: inout [ConnectionRecord]) {
+        if options.assembledInKernel, Self.isLiveCopy(event) { return }
         switch event {
         case .state(let e): process(e, into: &records)
         case .retransmit(let e): process(e)
         case .reset(let e): process(e)
         case .socket(let e): process(e, into: &records)
         case .listener: break // about a listener's queues, not a connection
+        case .connection(let c): join(c, into: &records)
+        }
+    }
+
+    /// With connections assembled in the kernel, every per-event record of a connection is a
+    /// copy sent for event tails; listeners' own events (opening, closing, SYN-ACKs, their
+    /// resets and those of mini-sockets) still come only per event.
+    private static func isLiveCopy(_ event: KernelEvent) -> Bool {
+        switch event {
+        case .state(let e):
+            !(e.oldState == .close && e.newState == .listen) && !(e.oldState == .listen && e.newState == .close)
+        case .retransmit(let e): e.kind != .synack
+        case .reset(let e): e.socketKind == .full
+        case .socket: true
+        case .listener, .connection: false
         }
     }
 
@@ -208,6 +229,47 @@ public struct Correlator: Sendable {
         if event.newState == .close { closing.append((event.socket, event.timestampNs)) }
     }
 
+    // MARK: Connections assembled in the kernel
+
+    /// A connection the kernel assembled: replayed through the socket's state machine (the one
+    /// adopted at start, if any), so records and their classification are the per-event path's.
+    /// Opens, retransmits and resets were counted by the kernel (`KernelConnectionCounts`).
+    private mutating func join(_ c: AssembledConnection, into records: inout [ConnectionRecord]) {
+        let events = c.stateEvents()
+        var machine: SocketMachine
+        var rest = events[...]
+        if let slot = index.find(c.socket, machines) {
+            machine = machines[Int(slot)]
+            remove(slot: Int(slot))
+        } else if let first = rest.popFirst() {
+            machine = SocketMachine(first: first, owner: listeners.owner(netns: c.netns, port: first.sourcePort))
+            if machine.role == .server, let tuple = c.endpoints, let synacks = pendingSynacks.take(netns: c.netns, tuple) {
+                machine.addSynackRetransmits(synacks)
+            }
+        } else {
+            // Only retransmits or resets of a socket never seen changing state: nothing to build on.
+            metrics.lateEvents += 1
+            return
+        }
+        for event in rest {
+            switch machine.apply(event) {
+            case .duplicate: metrics.duplicateTransitions += 1
+            case .truncated: metrics.truncatedTransitions += 1
+            default: break
+            }
+        }
+        machine.merge(evidenceOf: c)
+        if c.resetsReceived > 0, machine.role == .client, let tuple = machine.localEndpoints,
+           listenerResets.contains(peerOf: tuple, nearNs: c.lastResetReceivedNs) {
+            machine.markResetByListener()
+        }
+        if c.sent == .atDestroy {
+            _ = machine.apply(SocketEvent(timestampNs: c.timestampNs, socket: c.socket, netns: c.netns, kind: .destroy,
+                                          state: .close))
+        }
+        record(machine, into: &records)
+    }
+
     // MARK: Other events
 
     private mutating func process(_ event: RetransmitEvent) {
@@ -251,7 +313,12 @@ public struct Correlator: Sendable {
     // MARK: Storage
 
     private mutating func finish(slot: Int, into records: inout [ConnectionRecord]) {
-        let machine = machines[slot]
+        record(machines[slot], into: &records)
+        remove(slot: slot)
+    }
+
+    /// The machine's record, counted in the end metrics.
+    private mutating func record(_ machine: SocketMachine, into records: inout [ConnectionRecord]) {
         let record = machine.record(endNs: machine.closeNs != 0 ? machine.closeNs : machine.lastNs)
         metrics.connectionsEnded[record.end] += 1
         if record.closeInferred { metrics.closesInferred += 1 }
@@ -260,7 +327,6 @@ public struct Correlator: Sendable {
         if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
         records.append(record)
         finished.add(machine.socket)
-        remove(slot: slot)
     }
 
     private mutating func remove(slot: Int) {

@@ -199,6 +199,26 @@ public struct SocketMachine: Sendable {
         }
     }
 
+    /// What the kernel counted for this connection besides its transitions (`AssembledConnection`):
+    /// the same fields the retransmit, reset and error events would have set.
+    mutating func merge(evidenceOf c: AssembledConnection) {
+        lastNs = max(lastNs, c.timestampNs)
+        retransmits.syn &+= c.retransmits.syn
+        retransmits.data &+= c.retransmits.data
+        retransmits.fin &+= c.retransmits.fin
+        retransmits.tlp &+= c.retransmits.tlp
+        resetsReceived &+= c.resetsReceived
+        if c.resetsSent > 0 {
+            if resetsSentCount == 0 { firstResetSent = c.firstResetReason }
+            lastResetSent = c.lastResetReason
+            resetsSentCount &+= c.resetsSent
+        }
+        if c.error != 0 { error = c.error }
+        probesOut = c.probesOut
+        packetsOutAtError = c.packetsOut
+        if endpoints == nil, let tuple = c.endpoints { endpoints = PackedEndpoints(tuple) }
+    }
+
     /// The peer's listener (not a child socket) sent the reset this connection received.
     public mutating func markResetByListener() {
         resetByListener = true

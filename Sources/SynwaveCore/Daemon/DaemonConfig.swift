@@ -40,6 +40,10 @@ public struct DaemonConfig: Equatable, Sendable {
     /// defaults each log takes at most 5 × 128 MiB (plus one flush), whatever the traffic.
     public var logMaxSize: UInt64 = 128 << 20
     public var logKeep = 4
+    /// Connections assembled in the kernel ("kernel", where it can) or from every event ("user").
+    public var assemble = "kernel"
+    /// Which connection records the event log gets (metrics count them all).
+    public var eventLogPolicy = EventLogPolicy()
 
     public init() {}
 
@@ -71,6 +75,9 @@ public struct DaemonConfig: Equatable, Sendable {
             ("listener_all_netns", "\(listenerAllNetns)"), ("listener_metrics_max", "\(listenerMetricsMax)"),
             ("only_netns", onlyNetns.joined(separator: ",")), ("log_buffer_limit", size(logBufferLimit)),
             ("log_max_size", size(logMaxSize)), ("log_keep", "\(logKeep)"),
+            ("assemble", assemble), ("event_log_records", eventLogPolicy.records.rawValue),
+            ("event_log_sample", "\(eventLogPolicy.sampleOneIn)"),
+            ("slow_handshake", duration(eventLogPolicy.slowHandshakeMicros * 1000)),
         ]
         return lines.map { "\($0.0) = \($0.1)\n" }.joined()
     }
@@ -101,6 +108,7 @@ public enum DaemonConfigParser {
         "tail_socket", "tail_group", "tail_client_buffer", "tail_clients_max", "attach", "ring_size", "poll_interval",
         "max_sockets", "idle_timeout", "close_check_after", "listener_interval", "listener_netns", "listener_all_netns",
         "listener_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
+        "assemble", "event_log_records", "event_log_sample", "slow_handshake",
     ]
 
     /// Applies a whole file's text on top of `config`.
@@ -220,6 +228,21 @@ public enum DaemonConfigParser {
         case "log_keep":
             guard let count = Int(value), (0...1000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 1000") }
             config.logKeep = count
+        case "assemble":
+            guard ["kernel", "user"].contains(value) else { throw refuse("'\(value)' is not one of kernel, user") }
+            config.assemble = value
+        case "event_log_records":
+            guard let records = EventLogPolicy.Records(rawValue: value) else {
+                throw refuse("'\(value)' is not one of notable, all")
+            }
+            config.eventLogPolicy.records = records
+        case "event_log_sample":
+            guard let count = Int(value), (0...1_000_000).contains(count) else {
+                throw refuse("'\(value)' is not a count from 0 (no clean connections) to 1000000")
+            }
+            config.eventLogPolicy.sampleOneIn = count
+        case "slow_handshake":
+            config.eventLogPolicy.slowHandshakeMicros = try duration(1_000_000...600_000_000_000, "1ms to 10m") / 1000
         default:
             throw DaemonConfigError(origin: origin, key: key,
                                     problem: "unknown key (known: \(keys.joined(separator: ", ")))")

@@ -27,6 +27,8 @@ public struct TracerHealth: Equatable, Sendable {
     public var droppedInUserSpace: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     public var listenersUntracked: UInt64 = 0
+    /// What the programs counted of the connections they assembled (zero without assembly).
+    public var kernelConnections = KernelConnectionCounts()
     public var bpfStatsEnabled = false
     public var programs: [ProgramStats] = []
 
@@ -71,6 +73,8 @@ public struct DaemonMetrics: Sendable {
     /// By output name: "events", "metrics_log", "metrics_file".
     public var outputs: [(String, OutputStats)] = []
     public var tail = TailServerStats()
+    /// What the event log policy did with the records.
+    public var eventLog = EventLogCounts()
     public var uptimeSeconds: Double = 0
     /// What `synwave doctor` would list: loaded and derived features.
     public var features: [FeatureStatus] = []
@@ -231,6 +235,15 @@ public struct DaemonMetrics: Sendable {
             counter("synwave_idle_sockets_confirmed_total",
                     "Idle sockets (close_check_after) looked up in the kernel's socket table and found open.", connections.idleSocketsConfirmed),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
+            counter("synwave_connection_records_assembled_total",
+                    "Connection records the kernel assembled in socket storage (feature connection_records).", t.kernelConnections.records),
+            counter("synwave_connections_untracked_total",
+                    "Sockets whose kernel storage could not be created: no record (counted in the other metrics).", t.kernelConnections.untracked),
+            counter("synwave_resets_after_record_total",
+                    "Resets on a socket after its assembled record went out: in the metrics, not in the record.", t.kernelConnections.afterRecord),
+            labeledCounter("synwave_event_log_records_total",
+                           "Connection records by what the event log did with them (event_log_records, event_log_sample).",
+                           "decision", eventLog.labelled),
             written, errors, dropped, pending, rotations,
             gauge("synwave_tail_clients", "Tail clients connected now.", Double(tail.clients)),
             counter("synwave_tail_clients_served_total", "Tail clients accepted since start.", tail.clientsServed),

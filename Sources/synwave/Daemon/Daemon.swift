@@ -73,6 +73,7 @@ struct Daemon: AsyncParsableCommand {
 
         var tracerOptions = TracerOptions(attach: plan.attach, ringBufferBytes: UInt32(settings.ringBufferBytes))
         tracerOptions.pollsListeners = true
+        tracerOptions.assembleConnections = settings.assemble == "kernel"
         let tracer = try TracingOptions.startTracer(tracerOptions, verbose: verbose, logger: logger)
         Listeners.useIterator(of: tracer, in: plan.poller, logger: logger)
         let features = tracer.features + Doctor.derived(from: tracer.features)
@@ -92,16 +93,22 @@ struct Daemon: AsyncParsableCommand {
 
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: settings.pollIntervalMs)
         let pipeline = DaemonPipeline(batches: reader.batches,
-            correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs),
+            correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs,
+                                          assembledInKernel: tracer.assemblesConnections),
             onlyNetns: plan.onlyNetns, closeCheckAfterNs: settings.closeCheckAfterNs, logger: logger)
-        let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches)
+        let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches, policy: settings.eventLogPolicy)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
                               demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer,
-                              maxClients: settings.tailClientsMax)
+                              maxClients: settings.tailClientsMax) { [logger] on in
+            do { try tracer.sendEveryEvent(on) } catch {
+                logger.warning("cannot switch per-event records", metadata: ["error": "\(error)"])
+            }
+        }
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
         let exporter = MetricsExporter(
             sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
-                           listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog),
+                           listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog,
+                           eventLogService: eventLogService),
             metricsLog: metricsLog, metricsFile: settings.metricsFilePath, intervalNs: settings.metricsIntervalNs)
 
         // Shutdown runs in reverse order: the source detaches and drains, the pipeline writes the

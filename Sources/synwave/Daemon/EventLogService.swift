@@ -1,18 +1,25 @@
 import ServiceLifecycle
+import Synchronization
 import SynwaveCore
 import SynwaveKernel
 
-/// Appends one JSON line per connection record and per listener event to the event log,
-/// flushing after every batch (batches come at least every 100 ms).
+/// Appends one JSON line per listener event and per connection record the policy keeps
+/// (`EventLogPolicy`) to the event log, flushing after every batch (batches come at least every
+/// 100 ms). What the policy did is counted for the metrics.
 final class EventLogService: Service, @unchecked Sendable {
     let log: LineLog
     private let batches: AsyncStream<DaemonBatch>
     private var formatter = StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: true)
+    private var sampler: EventLogSampler
+    private let countsSnapshot = Mutex(EventLogCounts())
 
-    init(log: LineLog, batches: AsyncStream<DaemonBatch>) {
+    init(log: LineLog, batches: AsyncStream<DaemonBatch>, policy: EventLogPolicy) {
         self.log = log
         self.batches = batches
+        sampler = EventLogSampler(policy: policy)
     }
+
+    var counts: EventLogCounts { countsSnapshot.withLock { $0 } }
 
     func run() async throws {
         for await batch in batches {
@@ -21,10 +28,18 @@ final class EventLogService: Service, @unchecked Sendable {
                 log.endLine()
             }
             for record in batch.records {
-                formatter.json(record, into: &log.buffer)
+                switch sampler.decide(record) {
+                case .skipped: continue
+                case .sampled(let oneIn): formatter.json(record, sampledOneIn: oneIn, into: &log.buffer)
+                case .all, .notable: formatter.json(record, into: &log.buffer)
+                }
                 log.endLine()
             }
             log.flush(nowNs: Clocks.bootNs())
+            if !batch.records.isEmpty {
+                let counts = sampler.counts
+                countsSnapshot.withLock { $0 = counts }
+            }
         }
         log.flush(nowNs: .max)
         try? await gracefulShutdown()

@@ -15,6 +15,7 @@ final class MetricsExporter: Service, @unchecked Sendable {
         var listenerSeriesLimit: Int
         var tail: TailServer
         var eventLog: LineLog
+        var eventLogService: EventLogService
     }
 
     private let sources: Sources
@@ -70,11 +71,11 @@ final class MetricsExporter: Service, @unchecked Sendable {
     private func snapshot() -> DaemonMetrics {
         var metrics = DaemonMetrics()
         let pipeline = sources.pipeline.metrics
-        metrics.connections = pipeline.metrics
+        let kernel = (try? sources.tracer.stats()) ?? TracerStats()
+        metrics.connections = pipeline.metrics.adding(kernel.connections)
         metrics.trackedSockets = pipeline.tracked
         metrics.listeners = sources.listeners.report
         metrics.listenerSeriesLimit = sources.listenerSeriesLimit
-        let kernel = (try? sources.tracer.stats()) ?? TracerStats()
         let reader = sources.reader.stats
         var health = TracerHealth()
         health.eventsReceived = reader.received
@@ -85,11 +86,13 @@ final class MetricsExporter: Service, @unchecked Sendable {
         health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
         health.decodeErrors = reader.decodeErrors
         health.listenersUntracked = kernel.listenersUntracked
+        health.kernelConnections = kernel.connections
         health.bpfStatsEnabled = KernelTracer.bpfStatsEnabled
         health.programs = (try? sources.tracer.programStats()) ?? []
         metrics.tracer = health
         metrics.outputs = [("events", sources.eventLog.stats), ("metrics_log", metricsLog.stats), ("metrics_file", fileStats)]
         metrics.tail = sources.tail.stats
+        metrics.eventLog = sources.eventLogService.counts
         metrics.uptimeSeconds = Double(Clocks.bootNs() - startedNs) / 1e9
         metrics.features = sources.features
         return metrics

@@ -37,9 +37,14 @@ final class TailServer: Service, @unchecked Sendable {
     private var clients: [Client] = []
     private var scratch: [UInt8] = []
     private let counters = Mutex(TailServerStats())
+    /// Told when the first `--events` client starts and when the last one leaves: the kernel
+    /// sends every event only meanwhile (`KernelTracer.sendEveryEvent`).
+    private let eventViewers: (Bool) -> Void
+    private var servingEventViewers = false
 
     init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, demand: TailDemand, clientBufferBytes: UInt64,
-         maxClients: Int) {
+         maxClients: Int, eventViewers: @escaping (Bool) -> Void = { _ in }) {
+        self.eventViewers = eventViewers
         self.maxClients = maxClients
         self.listener = listener
         self.path = path
@@ -59,6 +64,11 @@ final class TailServer: Service, @unchecked Sendable {
             }
             removeClosed()
             demand.set(hasClients: !clients.isEmpty)
+            let wantsEvents = clients.contains { $0.renderer?.showsEvents == true }
+            if wantsEvents != servingEventViewers {
+                servingEventViewers = wantsEvents
+                eventViewers(wantsEvents)
+            }
         }
         // The daemon stops: whatever each client can take now, then the connection ends.
         for client in clients {

@@ -1,0 +1,83 @@
+import Testing
+@testable import SynwaveCore
+
+/// Which records the daemon's event log keeps: every notable one, a counted sample of clean ones.
+struct EventLogPolicyTests {
+    static func record(_ end: ConnectionEnd = .closed, handshakeMicros: UInt64? = 200, retransmits: RetransmitCounts = .init(),
+                       resetsSent: [ResetReason] = [], resetsReceived: UInt32 = 0, closeInferred: Bool = false) -> ConnectionRecord {
+        var r = TextViewTests.record(end, resets: resetsSent)
+        r.handshakeMicros = handshakeMicros
+        r.retransmits = retransmits
+        r.resetsReceived = resetsReceived
+        r.closeInferred = closeInferred
+        return r
+    }
+
+    @Test(arguments: ConnectionEnd.allCases.filter { $0 != .closed })
+    func everyUncleanEndIsLogged(_ end: ConnectionEnd) {
+        var sampler = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 0))
+        #expect(sampler.decide(Self.record(end)) == .notable(.failed))
+    }
+
+    @Test func troubleOnAClosedConnectionIsLoggedWithItsReason() {
+        var sampler = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 0, slowHandshakeMicros: 50_000))
+        #expect(sampler.decide(Self.record(retransmits: .init(tlp: 1))) == .notable(.retransmits))
+        #expect(sampler.decide(Self.record(resetsSent: [.state])) == .notable(.resets))
+        #expect(sampler.decide(Self.record(resetsReceived: 1)) == .notable(.resets))
+        #expect(sampler.decide(Self.record(handshakeMicros: 50_000)) == .notable(.slowHandshake))
+        #expect(sampler.decide(Self.record(handshakeMicros: 49_999)) == .skipped)
+        #expect(sampler.decide(Self.record(closeInferred: true)) == .notable(.failed))
+        #expect(sampler.decide(Self.record(handshakeMicros: nil)) == .skipped, "mid-life records have no handshake")
+    }
+
+    @Test func cleanOnesAreSampledOneInNFirstIncluded() {
+        var sampler = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 4))
+        let decisions = (0..<10).map { _ in sampler.decide(Self.record()) }
+        #expect(decisions.map(\.logged) == [true, false, false, false, true, false, false, false, true, false])
+        #expect(decisions[0] == .sampled(oneIn: 4))
+        // Notable records in between do not move the sample.
+        #expect(sampler.decide(Self.record(.refused)) == .notable(.failed))
+        #expect(sampler.decide(Self.record()) == .skipped)
+        #expect(sampler.decide(Self.record()) == .skipped)
+        #expect(sampler.decide(Self.record()) == .sampled(oneIn: 4))
+        #expect(sampler.counts.sampled == 4 && sampler.counts.skipped == 9 && sampler.counts.notable[.failed] == 1)
+        #expect(sampler.counts.labelled.map(\.0) == ["all", "failed", "retransmits", "resets", "slow_handshake", "sampled", "skipped"])
+    }
+
+    @Test func sampleOfOneLogsEveryCleanOneAndZeroNone() {
+        var every = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 1))
+        var none = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 0))
+        #expect((0..<5).allSatisfy { _ in every.decide(Self.record()) == .sampled(oneIn: 1) })
+        #expect((0..<5).allSatisfy { _ in none.decide(Self.record()) == .skipped })
+    }
+
+    @Test func allLogsEverythingUnmarked() {
+        var sampler = EventLogSampler(policy: EventLogPolicy(records: .all, sampleOneIn: 100))
+        #expect(sampler.decide(Self.record()) == .all && sampler.decide(Self.record(.refused)) == .all)
+        #expect(sampler.counts.all == 2)
+    }
+
+    @Test func aSampledLineSaysSo() throws {
+        var formatter = StateEventFormatter(bootToWallOffsetNs: 0, useUTC: true)
+        var out: [UInt8] = []
+        formatter.json(Self.record(), sampledOneIn: 100, into: &out)
+        let line = String(decoding: out, as: UTF8.self)
+        #expect(line.hasPrefix("{\"type\":\"connection\",\"sampled\":100,"))
+        out = []
+        formatter.json(Self.record(), into: &out)
+        #expect(!String(decoding: out, as: UTF8.self).contains("sampled"))
+    }
+
+    @Test func configKeys() throws {
+        var config = DaemonConfig()
+        #expect(config.eventLogPolicy == EventLogPolicy(records: .notable, sampleOneIn: 100, slowHandshakeMicros: 100_000))
+        try DaemonConfigParser.apply(file: "event_log_records = all\nevent_log_sample = 0\nslow_handshake = 250ms\nassemble = user\n",
+                                     path: "t", to: &config)
+        #expect(config.eventLogPolicy == EventLogPolicy(records: .all, sampleOneIn: 0, slowHandshakeMicros: 250_000))
+        #expect(config.assemble == "user")
+        #expect(config.text.contains("event_log_records = all\nevent_log_sample = 0\nslow_handshake = 250ms\n"))
+        for bad in ["event_log_records = some", "event_log_sample = -1", "slow_handshake = 0s", "assemble = both"] {
+            #expect(throws: DaemonConfigError.self) { try DaemonConfigParser.apply(file: bad, path: "t", to: &config) }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One record per connection, assembled in the socket's own BPF storage (cfg.assemble_connections).
+ *
+ * Each TCP event of a full, non-listening socket updates the socket's struct synwave_connection
+ * (synwave_abi.h) instead of sending a ring buffer record; the connection goes out once:
+ *   - at CLOSE, unless the owner is inside close() (the socket still has its file, and both
+ *     directions are shut): an aborting close sends its reset after CLOSE, and the destruction
+ *     follows in the same call, so the record then goes out at tcp_destroy_sock;
+ *   - at tcp_destroy_sock, when CLOSE deferred it or never ran (the kernel skipped the firing);
+ *   - at CLOSE -> SYN_SENT on a socket that already had a connection (connect() again).
+ * Socket storage is the kernel's per-socket slot: found through the socket itself, created on
+ * the first event and freed with the socket, so there is no shared table to hash into, fill,
+ * or clean up. Needs bpf_sk_storage_get in tracing programs (5.11+) and tp_btf everywhere.
+ *
+ * Every event still goes out as it happens while user space asks for it (synwave_live), marked
+ * SYNWAVE_EVF_LIVE: `tail --events` sees them, the correlator ignores them.
+ */
+#ifndef SYNWAVE_CONNECTION_BPF_H
+#define SYNWAVE_CONNECTION_BPF_H
+
+#include "tuple.bpf.h"
+
+#define SYNWAVE_SHUTDOWN_MASK 3 /* RCV_SHUTDOWN | SEND_SHUTDOWN, include/net/sock.h */
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct synwave_connection);
+} synwave_connections_map;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct synwave_live);
+} synwave_live_map;
+
+extern synwave_connections_map connections SEC(".maps");
+extern synwave_live_map live SEC(".maps");
+
+/* Whether user space wants every event as it happens (an array lookup the verifier inlines). */
+static __always_inline int synwave_live_events(void)
+{
+	__u32 zero = 0;
+	struct synwave_live *l = bpf_map_lookup_elem(&live, &zero);
+
+	return l && l->per_event;
+}
+
+/* Header flags of a per-event record: marked live when the connection is assembled here. */
+static __always_inline __u32 synwave_per_event_flags(void)
+{
+	return cfg.assemble_connections ? SYNWAVE_EVF_LIVE : 0;
+}
+
+/* Whether a per-event record goes out for this event at all. */
+static __always_inline int synwave_sends_per_event(void)
+{
+	return !cfg.assemble_connections || synwave_live_events();
+}
+
+/* The socket's connection, created (zeroed) by its first event; counted when it cannot be. */
+static __always_inline struct synwave_connection *synwave_connection_of(struct sock *sk)
+{
+	struct synwave_connection *c = bpf_sk_storage_get(&connections, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	__u32 pid;
+
+	if (!c) {
+		synwave_count(SYNWAVE_COUNTER_CONNECTION_UNTRACKED);
+		return NULL;
+	}
+	if (!c->start_ns) {
+		c->start_ns = bpf_ktime_get_boot_ns();
+		c->netns = synwave_netns(&sk->__sk_common);
+		synwave_fill_task_btf(&c->tgid, &pid, c->comm);
+	}
+	return c;
+}
+
+/* The owner's own system call made this event: the current task is the socket's owner. */
+static __always_inline void synwave_connection_owner(struct synwave_connection *c)
+{
+	__u32 pid;
+
+	synwave_fill_task_btf(&c->tgid, &pid, c->comm);
+	c->flags |= SYNWAVE_CONN_OWNER;
+}
+
+static __always_inline void synwave_connection_tuple(struct synwave_connection *c, const struct tcp_sock *tp)
+{
+	if (c->flags & SYNWAVE_CONN_TUPLE)
+		return;
+	synwave_tuple_from_tcp(&c->tuple, tp);
+	if (c->tuple.sport && c->tuple.dport)
+		c->flags |= SYNWAVE_CONN_TUPLE;
+}
+
+/* sk_err: the first nonzero one, as the per-event correlator keeps it. */
+static __always_inline void synwave_connection_error(struct synwave_connection *c, struct sock *sk)
+{
+	int err = sk->sk_err;
+
+	if (err && !c->error)
+		c->error = err;
+}
+
+static __always_inline void synwave_connection_send(struct synwave_connection *c, struct sock *sk, __u64 cookie,
+						    __u8 why)
+{
+	struct synwave_connection_event *e;
+
+	c->flags |= SYNWAVE_CONN_EMITTED | why;
+	synwave_count(SYNWAVE_COUNTER_CONNECTIONS);
+	e = synwave_reserve(sizeof(*e), SYNWAVE_EVENT_CONNECTION);
+	if (!e)
+		return;
+	synwave_identify_as(&e->hdr, sk, cookie);
+	__builtin_memcpy(&e->conn, c, sizeof(*c));
+	synwave_submit(e);
+}
+
+static __always_inline void synwave_connection_add_transition(struct synwave_connection *c, int oldstate,
+							      int newstate)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 offset = now > c->start_ns ? now - c->start_ns : 0;
+	__u8 n = c->transition_count;
+
+	if (n < SYNWAVE_CONNECTION_TRANSITIONS)
+		c->transitions[n] = offset << 8 | (__u64)(newstate & 0xf) << 4 | (oldstate & 0xf);
+	else
+		synwave_count(SYNWAVE_COUNTER_TRANSITIONS_TRUNCATED);
+	if (n < 255)
+		c->transition_count = n + 1;
+}
+
+/* The same list as SocketMachine.isSyscallDriven: only these run in the owner's system call. */
+static __always_inline int synwave_syscall_driven(int oldstate, int newstate)
+{
+	return (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) ||
+	       (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+	       (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK) ||
+	       (oldstate == TCP_SYN_RECV && newstate == TCP_FIN_WAIT1);
+}
+
+/* What CLOSE leaves to read: totals, and the probe and in-flight counts the error report would
+ * carry (on 6.10+ it comes after CLOSE; the purge before both has already run). */
+static __always_inline void synwave_connection_closed(struct synwave_connection *c, struct tcp_sock *tp)
+{
+	SYNWAVE_FILL_TOTALS(&c->totals, tp, SYNWAVE_BTF_READ);
+	if (!c->probes_out && !c->packets_out) {
+		c->probes_out = tp->inet_conn.icsk_probes_out;
+		c->packets_out = tp->packets_out;
+	}
+	c->flags |= SYNWAVE_CONN_TOTALS | SYNWAVE_CONN_CLOSED;
+}
+
+/* Inside close(): the socket still has its file and both directions are shut. */
+static __always_inline int synwave_closing_in_close(struct sock *sk)
+{
+	return sk->sk_socket && BPF_CORE_READ_BITFIELD(sk, sk_shutdown) == SYNWAVE_SHUTDOWN_MASK;
+}
+
+/* A state transition of a connection (never CLOSE <-> LISTEN: listeners have no record). */
+static __always_inline void synwave_connection_state(struct sock *sk, __u64 cookie, int oldstate, int newstate)
+{
+	struct synwave_connection *c = synwave_connection_of(sk);
+	struct tcp_sock *tp;
+
+	if (!c)
+		return;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT && c->transition_count) {
+		/* connect() again on a socket whose last connection failed */
+		if (!(c->flags & SYNWAVE_CONN_EMITTED))
+			synwave_connection_send(c, sk, cookie, 0);
+		__builtin_memset(c, 0, sizeof(*c));
+		c = synwave_connection_of(sk);
+		if (!c)
+			return;
+	}
+	if (c->flags & SYNWAVE_CONN_EMITTED)
+		return;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		synwave_count(SYNWAVE_COUNTER_OPENED_CLIENT);
+	else if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
+		synwave_count(SYNWAVE_COUNTER_OPENED_SERVER);
+	synwave_connection_add_transition(c, oldstate, newstate);
+	if (synwave_syscall_driven(oldstate, newstate))
+		synwave_connection_owner(c);
+	synwave_connection_error(c, sk);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	/* A new child's ports are its listener's until SYN_RECV is past (state.bpf.c). */
+	if (sk->__sk_common.skc_dport)
+		synwave_connection_tuple(c, tp);
+	if (newstate != TCP_CLOSE)
+		return;
+	synwave_connection_closed(c, tp);
+	if (!synwave_closing_in_close(sk))
+		synwave_connection_send(c, sk, cookie, 0);
+}
+
+/* tcp_destroy_sock: the record goes out now unless CLOSE already sent it. */
+static __always_inline void synwave_connection_destroyed(struct sock *sk, __u64 cookie)
+{
+	struct synwave_connection *c = bpf_sk_storage_get(&connections, sk, NULL, 0);
+
+	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
+		return;
+	synwave_connection_error(c, sk);
+	synwave_connection_send(c, sk, cookie, SYNWAVE_CONN_DESTROYED);
+}
+
+/* inet_sk_error_report: as SocketMachine.apply(error). */
+static __always_inline void synwave_connection_error_report(struct sock *sk, const struct tcp_sock *tp)
+{
+	struct synwave_connection *c;
+	int err;
+
+	if (sk->__sk_common.skc_state == TCP_LISTEN)
+		return;
+	c = synwave_connection_of(sk);
+	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
+		return;
+	err = sk->sk_err;
+	if (!c->error || err)
+		c->error = err;
+	c->probes_out = tp->inet_conn.icsk_probes_out;
+	c->packets_out = tp->packets_out;
+}
+
+/* A retransmitted segment of ours: `kind` is enum synwave_connection_retransmit. */
+static __always_inline void synwave_connection_retransmit(struct sock *sk, __u32 kind)
+{
+	struct synwave_connection *c;
+
+	synwave_count(SYNWAVE_COUNTER_RETRANSMIT_SYN + (kind & 3));
+	c = synwave_connection_of(sk);
+	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
+		return;
+	if (c->retransmits[kind & 3] < 0xffff)
+		c->retransmits[kind & 3]++;
+}
+
+static __always_inline void synwave_connection_reset_sent(struct sock *sk, __u8 reason)
+{
+	struct synwave_connection *c;
+
+	synwave_count(SYNWAVE_COUNTER_RESET_SENT + (reason < 20 ? reason : 0));
+	c = synwave_connection_of(sk);
+	if (!c)
+		return;
+	if (c->flags & SYNWAVE_CONN_EMITTED) {
+		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
+		return;
+	}
+	if (!c->resets_sent)
+		c->first_reset_reason = reason;
+	c->last_reset_reason = reason;
+	if (c->resets_sent < 0xff)
+		c->resets_sent++;
+}
+
+static __always_inline void synwave_connection_reset_received(struct sock *sk, const struct tcp_sock *tp)
+{
+	struct synwave_connection *c;
+
+	synwave_count(SYNWAVE_COUNTER_RESETS_RECEIVED);
+	c = synwave_connection_of(sk);
+	if (!c)
+		return;
+	if (c->flags & SYNWAVE_CONN_EMITTED) {
+		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
+		return;
+	}
+	if (c->resets_received < 0xff)
+		c->resets_received++;
+	c->last_reset_received_ns = bpf_ktime_get_boot_ns();
+	synwave_connection_tuple(c, tp);
+}
+
+#endif /* SYNWAVE_CONNECTION_BPF_H */
