@@ -125,7 +125,10 @@ struct Tail: AsyncParsableCommand {
 
         let kernel = (try? tracer.stats()) ?? TracerStats()
         let user = reader.stats
-        StandardError.line("synwave: \(user.received) events received (\(user.stateChanges) state changes), \(printer.shown) shown, "
+        let records = printer.metrics.connectionsEnded.all.reduce(0) { $0 + $1.1 }
+        StandardError.line("synwave: \(user.received) events received (\(user.stateChanges) state changes, "
+            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel" : "every event sent")), "
+            + "\(records) connection records, \(printer.shown) shown, "
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace) dropped in user space, "
             + "\(user.decodeErrors) decode errors")

@@ -129,7 +129,10 @@ struct Daemon: AsyncParsableCommand {
 
         let user = reader.stats
         let kernel = (try? tracer.stats()) ?? TracerStats()
-        StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes), "
+        let records = pipeline.metrics.metrics.connectionsEnded.all.reduce(0) { $0 + $1.1 }
+        StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes, "
+            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel" : "every event sent")), "
+            + "\(records) connection records, "
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "
             + "\(eventLog.stats.linesWritten) event log lines written, "
