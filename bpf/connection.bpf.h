@@ -62,7 +62,7 @@ static __always_inline int synwave_sends_per_event(void)
 }
 
 /* The socket's connection, created (zeroed) by its first event; counted when it cannot be. */
-static __always_inline struct synwave_connection *synwave_connection_of(struct sock *sk)
+static __always_inline struct synwave_connection *synwave_connection_at(struct sock *sk, __u64 now)
 {
 	struct synwave_connection *c = bpf_sk_storage_get(&connections, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	__u32 pid;
@@ -72,11 +72,16 @@ static __always_inline struct synwave_connection *synwave_connection_of(struct s
 		return NULL;
 	}
 	if (!c->start_ns) {
-		c->start_ns = bpf_ktime_get_boot_ns();
+		c->start_ns = now;
 		c->netns = synwave_netns(&sk->__sk_common);
 		synwave_fill_task_btf(&c->tgid, &pid, c->comm);
 	}
 	return c;
+}
+
+static __always_inline struct synwave_connection *synwave_connection_of(struct sock *sk)
+{
+	return synwave_connection_at(sk, bpf_ktime_get_boot_ns());
 }
 
 /* The owner's own system call made this event: the current task is the socket's owner. */
@@ -121,10 +126,9 @@ static __always_inline void synwave_connection_send(struct synwave_connection *c
 	synwave_submit(e);
 }
 
-static __always_inline void synwave_connection_add_transition(struct synwave_connection *c, int oldstate,
+static __always_inline void synwave_connection_add_transition(struct synwave_connection *c, __u64 now, int oldstate,
 							      int newstate)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 offset = now > c->start_ns ? now - c->start_ns : 0;
 	__u8 n = c->transition_count;
 
@@ -166,7 +170,8 @@ static __always_inline int synwave_closing_in_close(struct sock *sk)
 /* A state transition of a connection (never CLOSE <-> LISTEN: listeners have no record). */
 static __always_inline void synwave_connection_state(struct sock *sk, __u64 cookie, int oldstate, int newstate)
 {
-	struct synwave_connection *c = synwave_connection_of(sk);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct synwave_connection *c = synwave_connection_at(sk, now);
 	struct tcp_sock *tp;
 
 	if (!c)
@@ -176,7 +181,7 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 		if (!(c->flags & SYNWAVE_CONN_EMITTED))
 			synwave_connection_send(c, sk, cookie, 0);
 		__builtin_memset(c, 0, sizeof(*c));
-		c = synwave_connection_of(sk);
+		c = synwave_connection_at(sk, now);
 		if (!c)
 			return;
 	}
@@ -186,14 +191,17 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 		synwave_count(SYNWAVE_COUNTER_OPENED_CLIENT);
 	else if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
 		synwave_count(SYNWAVE_COUNTER_OPENED_SERVER);
-	synwave_connection_add_transition(c, oldstate, newstate);
+	synwave_connection_add_transition(c, now, oldstate, newstate);
 	if (synwave_syscall_driven(oldstate, newstate))
 		synwave_connection_owner(c);
 	synwave_connection_error(c, sk);
+	/* The typed tcp_sock view (a helper call) only while it is needed: the tuple once, and CLOSE.
+	 * A new child's ports are its listener's until SYN_RECV is past (state.bpf.c). */
+	if (newstate != TCP_CLOSE && ((c->flags & SYNWAVE_CONN_TUPLE) || !sk->__sk_common.skc_dport))
+		return;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	/* A new child's ports are its listener's until SYN_RECV is past (state.bpf.c). */
 	if (sk->__sk_common.skc_dport)
 		synwave_connection_tuple(c, tp);
 	if (newstate != TCP_CLOSE)

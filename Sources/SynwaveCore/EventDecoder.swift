@@ -43,6 +43,9 @@ public enum EventDecoder {
         if UInt32(header.type) == SYNWAVE_EVENT_STATE.rawValue {
             return decodeState(header, bytes, into: &events)
         }
+        if UInt32(header.type) == SYNWAVE_EVENT_CONNECTION.rawValue {
+            return decodeConnection(header, bytes, into: &events)
+        }
         switch decodeOther(header, bytes) {
         case .success(let event):
             events.append(event)
@@ -64,8 +67,6 @@ public enum EventDecoder {
             return checkedSize(header, bytes, synwave_socket_event.self).flatMap { decodeSocket($0) }
         case SYNWAVE_EVENT_LISTENER.rawValue:
             return checkedSize(header, bytes, synwave_listener_event.self).flatMap { decodeListener($0) }
-        case SYNWAVE_EVENT_CONNECTION.rawValue:
-            return checkedSize(header, bytes, synwave_connection_event.self).flatMap { decodeConnection($0) }
         default:
             return .failure(.unknownType(header.type))
         }
@@ -213,9 +214,17 @@ public enum EventDecoder {
             acceptOverflows: raw.accept_overflows, inode: raw.inode)))
     }
 
-    private static func decodeConnection(_ raw: synwave_connection_event) -> Result<KernelEvent, DecodeError> {
-        var raw = raw
-        let c = raw.conn
+    /// Read in place, like state records: a connection record is most of the stream where the
+    /// kernel assembles connections, and each copy of its 224 bytes showed in the daemon's profile.
+    private static func decodeConnection(
+        _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer, into events: inout [KernelEvent]
+    ) -> DecodeError? {
+        let size = MemoryLayout<synwave_connection_event>.size
+        guard Int(header.size) == size, bytes.count >= size else {
+            return .sizeMismatch(type: header.type, declared: Int(header.size), actual: bytes.count, expected: size)
+        }
+        let conn = UnsafeRawBufferPointer(rebasing: bytes[MemoryLayout<synwave_event_header>.size...])
+        let c = conn.loadUnaligned(as: synwave_connection.self)
         let flags = UInt32(c.flags)
         func has(_ flag: synwave_connection_flags) -> Bool { flags & flag.rawValue != 0 }
         let kept = min(Int(c.transition_count), Int(SYNWAVE_CONNECTION_TRANSITIONS))
@@ -224,15 +233,15 @@ public enum EventDecoder {
         let words = withUnsafeBytes(of: c.transitions) { Array($0.bindMemory(to: UInt64.self)) }
         for word in words.prefix(kept) {
             let oldRaw = UInt8(word & 0xF), newRaw = UInt8((word >> 4) & 0xF)
-            guard let old = TCPState(rawValue: oldRaw) else { return .failure(.invalidState(oldRaw)) }
-            guard let new = TCPState(rawValue: newRaw) else { return .failure(.invalidState(newRaw)) }
+            guard let old = TCPState(rawValue: oldRaw) else { return .invalidState(oldRaw) }
+            guard let new = TCPState(rawValue: newRaw) else { return .invalidState(newRaw) }
             transitions.append(.init(old: old, new: new, offsetNs: word >> 8))
         }
         var local: Endpoints?
         if has(SYNWAVE_CONN_TUPLE) {
             switch endpoints(c.tuple) {
             case .success(let e): local = e
-            case .failure(let error): return .failure(error)
+            case .failure(let error): return error
             }
         }
         var totals: TCPTotals?
@@ -242,10 +251,11 @@ public enum EventDecoder {
                                segsIn: t.segs_in, totalRetrans: t.total_retrans, srttMicros: t.srtt_us, mssCache: t.mss_cache)
         }
         let r = c.retransmits
-        return .success(.connection(AssembledConnection(
-            timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), netns: c.netns, startNs: c.start_ns,
+        var comm = c.comm
+        events.append(.connection(AssembledConnection(
+            timestampNs: header.ts_ns, socket: identity(header), netns: c.netns, startNs: c.start_ns,
             transitions: transitions, transitionsSeen: Int(c.transition_count), tgid: c.tgid,
-            comm: taskName(&raw.conn.comm), ownerKnown: has(SYNWAVE_CONN_OWNER), endpoints: local, totals: totals,
+            comm: taskName(&comm), ownerKnown: has(SYNWAVE_CONN_OWNER), endpoints: local, totals: totals,
             error: c.error, probesOut: c.probes_out, packetsOut: c.packets_out,
             retransmits: RetransmitCounts(syn: r.0, data: r.1, fin: r.2, tlp: r.3),
             resetsReceived: c.resets_received, resetsSent: c.resets_sent,
@@ -253,6 +263,7 @@ public enum EventDecoder {
             lastResetReason: ResetReason(rawValue: c.last_reset_reason) ?? .unknown,
             lastResetReceivedNs: c.last_reset_received_ns,
             sent: has(SYNWAVE_CONN_DESTROYED) ? .atDestroy : .atClose)))
+        return nil
     }
 
     /// A NUL-padded kernel comm; kept as bytes (text made from it repairs invalid UTF-8).
