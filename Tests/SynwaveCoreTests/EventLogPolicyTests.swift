@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SynwaveCore
 
@@ -66,6 +67,15 @@ struct EventLogPolicyTests {
         out = []
         formatter.json(Self.record(), into: &out)
         #expect(!String(decoding: out, as: UTF8.self).contains("sampled"))
+    }
+
+    /// tools/synwave.conf documents every key with its default: read as a config, it changes nothing.
+    @Test func shippedConfigIsTheDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("tools/synwave.conf").path
+        var config = DaemonConfig()
+        try DaemonConfigParser.apply(file: String(contentsOfFile: path, encoding: .utf8), path: path, to: &config)
+        #expect(config == DaemonConfig())
     }
 
     @Test func configKeys() throws {
