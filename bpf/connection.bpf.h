@@ -253,18 +253,26 @@ static __always_inline void synwave_connection_retransmit(struct sock *sk, __u32
 		c->retransmits[kind & 3]++;
 }
 
-static __always_inline void synwave_connection_reset_sent(struct sock *sk, __u8 reason)
+/* A reset's connection, counted under `counter`; NULL (and counted) once its record went out. */
+static __always_inline struct synwave_connection *synwave_connection_for_reset(struct sock *sk, __u32 counter)
 {
 	struct synwave_connection *c;
 
-	synwave_count(SYNWAVE_COUNTER_RESET_SENT + (reason < 20 ? reason : 0));
+	synwave_count(counter);
 	c = synwave_connection_of(sk);
+	if (c && (c->flags & SYNWAVE_CONN_EMITTED)) {
+		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
+		return NULL;
+	}
+	return c;
+}
+
+static __always_inline void synwave_connection_reset_sent(struct sock *sk, __u8 reason)
+{
+	struct synwave_connection *c = synwave_connection_for_reset(sk, SYNWAVE_COUNTER_RESET_SENT + (reason < 20 ? reason : 0));
+
 	if (!c)
 		return;
-	if (c->flags & SYNWAVE_CONN_EMITTED) {
-		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
-		return;
-	}
 	if (!c->resets_sent)
 		c->first_reset_reason = reason;
 	c->last_reset_reason = reason;
@@ -274,16 +282,10 @@ static __always_inline void synwave_connection_reset_sent(struct sock *sk, __u8 
 
 static __always_inline void synwave_connection_reset_received(struct sock *sk, const struct tcp_sock *tp)
 {
-	struct synwave_connection *c;
+	struct synwave_connection *c = synwave_connection_for_reset(sk, SYNWAVE_COUNTER_RESETS_RECEIVED);
 
-	synwave_count(SYNWAVE_COUNTER_RESETS_RECEIVED);
-	c = synwave_connection_of(sk);
 	if (!c)
 		return;
-	if (c->flags & SYNWAVE_CONN_EMITTED) {
-		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
-		return;
-	}
 	if (c->resets_received < 0xff)
 		c->resets_received++;
 	c->last_reset_received_ns = bpf_ktime_get_boot_ns();
