@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // SYNWAVE_STATIC_LIBBPF=1 links libbpf, libelf and zlib from their static archives (with
@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Its default traits pull in swift-configuration and Foundation-only features, unused here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
     ],
     targets: [
         // The kernel <-> user ABI: one header shared with bpf/*.bpf.c.
@@ -38,6 +43,12 @@ let package = Package(
         ),
         // Pure: decoding, filtering, formatting. No I/O, no root.
         .target(name: "SynwaveCore", dependencies: ["CSynwaveABI"]),
+        // Metric snapshots mirrored into swift-prometheus's registry: the exposition format for the
+        // metrics file and the HTTP endpoint. Pure: no I/O.
+        .target(
+            name: "SynwavePrometheus",
+            dependencies: ["SynwaveCore", .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
         // libbpf and syscalls, each wrapped once.
         .target(
             name: "SynwaveKernel",
@@ -52,8 +63,13 @@ let package = Package(
         .executableTarget(
             name: "synwave",
             dependencies: [
-                "SynwaveCore", "SynwaveKernel",
+                "SynwaveCore", "SynwaveKernel", "SynwavePrometheus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -68,6 +84,7 @@ let package = Package(
         ),
         .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore"]),
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
+        .testTarget(name: "SynwavePrometheusTests", dependencies: ["SynwavePrometheus", "SynwaveCore"]),
         .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel"]),
     ]
 )

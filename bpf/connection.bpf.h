@@ -37,8 +37,30 @@ typedef struct {
 	__type(value, struct synwave_live);
 } synwave_live_map;
 
+/* Namespace inodes whose connections the per-event counters count (cfg.count_listed_netns_only). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} synwave_counted_netns_map;
+
 extern synwave_connections_map connections SEC(".maps");
 extern synwave_live_map live SEC(".maps");
+extern synwave_counted_netns_map counted_netns SEC(".maps");
+
+/* A per-event counter of a connection: metrics built from it then agree with the records, which
+ * user space filters by namespace (only_netns). */
+static __always_inline void synwave_count_connection(struct sock *sk, __u32 counter)
+{
+	if (cfg.count_listed_netns_only) {
+		__u32 inum = synwave_netns(&sk->__sk_common);
+
+		if (!bpf_map_lookup_elem(&counted_netns, &inum))
+			return;
+	}
+	synwave_count(counter);
+}
 
 /* Whether user space wants every event as it happens (an array lookup the verifier inlines). */
 static __always_inline int synwave_live_events(void)
@@ -188,9 +210,9 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 	if (c->flags & SYNWAVE_CONN_EMITTED)
 		return;
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
-		synwave_count(SYNWAVE_COUNTER_OPENED_CLIENT);
+		synwave_count_connection(sk, SYNWAVE_COUNTER_OPENED_CLIENT);
 	else if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
-		synwave_count(SYNWAVE_COUNTER_OPENED_SERVER);
+		synwave_count_connection(sk, SYNWAVE_COUNTER_OPENED_SERVER);
 	synwave_connection_add_transition(c, now, oldstate, newstate);
 	if (synwave_syscall_driven(oldstate, newstate))
 		synwave_connection_owner(c);
@@ -245,7 +267,7 @@ static __always_inline void synwave_connection_retransmit(struct sock *sk, __u32
 {
 	struct synwave_connection *c;
 
-	synwave_count(SYNWAVE_COUNTER_RETRANSMIT_SYN + (kind & 3));
+	synwave_count_connection(sk, SYNWAVE_COUNTER_RETRANSMIT_SYN + (kind & 3));
 	c = synwave_connection_of(sk);
 	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
 		return;
@@ -258,7 +280,7 @@ static __always_inline struct synwave_connection *synwave_connection_for_reset(s
 {
 	struct synwave_connection *c;
 
-	synwave_count(counter);
+	synwave_count_connection(sk, counter);
 	c = synwave_connection_of(sk);
 	if (c && (c->flags & SYNWAVE_CONN_EMITTED)) {
 		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);

@@ -11,6 +11,7 @@ synwave_handled_map handled SEC(".maps");
 synwave_netns_cache_map netns_cache SEC(".maps");
 synwave_connections_map connections SEC(".maps");
 synwave_live_map live SEC(".maps");
+synwave_counted_netns_map counted_netns SEC(".maps");
 
 /* Set by the loader before load. */
 const volatile struct synwave_bpf_config cfg = {

@@ -35,6 +35,9 @@ public struct TracerOptions: Sendable {
     /// Assemble each connection in socket storage and send it once (where every socket feature
     /// is on tp_btf and the kernel allows it); false: every event goes out, user space assembles.
     public var assembleConnections = true
+    /// Namespaces whose connections the kernel's per-event counters count (the daemon's
+    /// only_netns, so that its metrics agree with its records); empty: every namespace.
+    public var countedNetns: Set<UInt32> = []
 
     public init(attach: AttachMode = .auto, ringBufferBytes: UInt32 = 16 << 20) {
         self.attach = attach
@@ -346,8 +349,12 @@ public final class KernelTracer: @unchecked Sendable {
         try rings.useAsTemplate(of: object.map(named: "rings"))
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
-            cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0))
+            cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0,
+            count_listed_netns_only: options.countedNetns.isEmpty ? 0 : 1, _pad0: 0))
         try object.load()
+        for inode in options.countedNetns {
+            try object.map(named: "counted_netns").update(key: inode, value: UInt8(1))
+        }
         try rings.fill(object.map(named: "rings"))
         return (object, rings)
     }

@@ -114,10 +114,11 @@ import Testing
 
     @Test func configAndEnums() {
         typealias C = synwave_bpf_config
-        #expect(MemoryLayout<C>.size == 24)
+        #expect(MemoryLayout<C>.size == 32)
         #expect(MemoryLayout<C>.offset(of: \C.listener_report_ns) == 8)
         #expect(MemoryLayout<C>.offset(of: \C.cookie_identity) == 16)
         #expect(MemoryLayout<C>.offset(of: \C.assemble_connections) == 20)
+        #expect(MemoryLayout<C>.offset(of: \C.count_listed_netns_only) == 24)
         #expect(SYNWAVE_EVF_LIVE.rawValue == 4)
         #expect(SYNWAVE_EVENT_CONNECTION.rawValue == 6)
         #expect(SYNWAVE_EVENT_STATE.rawValue == 1)

@@ -57,6 +57,25 @@ final class DaemonConfigTests: XCTestCase {
         }
     }
 
+    func testMetricsListenTakesAnIPAndPortOrOff() throws {
+        XCTAssertEqual(DaemonConfig().metricsListen, ListenAddress(host: "127.0.0.1", port: 9086))
+        var config = DaemonConfig()
+        try DaemonConfigParser.apply(assignment: "metrics_listen = [::1]:9186", to: &config)
+        XCTAssertEqual(config.metricsListen?.description, "[::1]:9186")
+        XCTAssertTrue(config.text.contains("metrics_listen = [::1]:9186\n"))
+        try DaemonConfigParser.apply(assignment: "metrics_listen=0.0.0.0:1", to: &config)
+        XCTAssertEqual(config.metricsListen, ListenAddress(host: "0.0.0.0", port: 1))
+        try DaemonConfigParser.apply(assignment: "metrics_listen=off", to: &config)
+        XCTAssertNil(config.metricsListen)
+        XCTAssertTrue(config.text.contains("metrics_listen = off\n"))
+        for bad in ["", "9086", ":9086", "localhost:9086", "127.0.0.1:0", "127.0.0.1:65536", "::1:9086", "[::1]9086",
+                    "[127.0.0.1]:9086", "127.0.0.1:９０", "1.2.3.4:80:80", String(repeating: "1", count: 300)] {
+            XCTAssertThrowsError(try DaemonConfigParser.apply(assignment: "metrics_listen=\(bad)", to: &config), bad) { error in
+                XCTAssertTrue("\(error)".hasPrefix("--set: metrics_listen: '"), "\(error)")
+            }
+        }
+    }
+
     func testSetOverridesAndEffectiveTextRoundTrips() throws {
         var config = DaemonConfig()
         try DaemonConfigParser.apply(assignment: "metrics_interval=2m", to: &config)
@@ -69,33 +88,16 @@ final class DaemonConfigTests: XCTestCase {
     }
 }
 
+/// Each sample as `name{labels} value\n`, unescaped: what the families hold, whatever renders them
+/// (the exposition itself is swift-prometheus's, tested in SynwavePrometheusTests).
+private func sampleLines(_ families: [MetricFamily]) -> String {
+    families.flatMap { $0.flattened() }.map { line in
+        let labels = line.labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
+        return line.name + (labels.isEmpty ? "" : "{\(labels)}") + " " + MetricText.number(line.value) + "\n"
+    }.joined()
+}
+
 final class MetricTextTests: XCTestCase {
-    func testPrometheusTextWithLabelsEscapesAndHistograms() {
-        var counter = MetricFamily("synwave_x_total", .counter, "Things, with a \\ and\na newline.")
-        counter.add(3, [("end", "refused")])
-        counter.add(0.25, [("comm", "a\"b\\c\nd")])
-        var histogram = Histogram(upperBounds: [0.001, 0.01])
-        histogram.observe(0.0005)
-        histogram.observe(0.005)
-        histogram.observe(5)
-        let families = [counter, MetricFamily("synwave_h_seconds", .histogram, "H.", [.init(.histogram(histogram))]),
-                        MetricFamily("synwave_empty", .gauge, "Never shown: no samples.")]
-        XCTAssertEqual(MetricText.prometheus(families), """
-            # HELP synwave_x_total Things, with a \\\\ and\\na newline.
-            # TYPE synwave_x_total counter
-            synwave_x_total{end="refused"} 3
-            synwave_x_total{comm="a\\"b\\\\c\\nd"} 0.25
-            # HELP synwave_h_seconds H.
-            # TYPE synwave_h_seconds histogram
-            synwave_h_seconds_bucket{le="0.001"} 1
-            synwave_h_seconds_bucket{le="0.01"} 2
-            synwave_h_seconds_bucket{le="+Inf"} 3
-            synwave_h_seconds_sum 5.0055
-            synwave_h_seconds_count 3
-
-            """)
-    }
-
     func testJSONLineHoldsTheSameSamples() {
         var family = MetricFamily("synwave_y", .gauge, "Y.")
         family.add(7, [("output", "events")])
@@ -115,7 +117,7 @@ final class MetricTextTests: XCTestCase {
         XCTAssertEqual(names.count, Set(names).count)
         XCTAssertTrue(names.allSatisfy { $0.hasPrefix("synwave_") })
         XCTAssertTrue(families.filter { $0.kind == .counter }.allSatisfy { $0.name.hasSuffix("_total") })
-        let text = MetricText.prometheus(families)
+        let text = sampleLines(families)
         XCTAssertTrue(text.contains("synwave_keepalive_timeouts_total 2\n"))
         XCTAssertTrue(text.contains("synwave_connections_ended_total{end=\"keepalive_timeout\"} 2\n"))
         XCTAssertTrue(text.contains("synwave_bpf_run_seconds_total{program=\"sw_state_btf\"} 1.5e-06\n"))
@@ -130,7 +132,7 @@ final class MetricTextTests: XCTestCase {
         var metrics = DaemonMetrics()
         metrics.listeners = ListenerReport(rows: [row(1), row(2, maxAccept: 3), row(3), row(4, overflows: 1)], namespaces: [])
         metrics.listenerSeriesLimit = 2
-        let text = MetricText.prometheus(metrics.families())
+        let text = sampleLines(metrics.families())
         XCTAssertTrue(text.contains(#"synwave_listener_backlog{netns="1",namespace="host",address="0.0.0.0",port="2",comm=""} 0"#), text)
         XCTAssertTrue(text.contains(#"port="4""#), "the listener that dropped is kept")
         XCTAssertFalse(text.contains(#"port="1""#) || text.contains(#"port="3""#))
@@ -142,7 +144,7 @@ final class MetricTextTests: XCTestCase {
         metrics.tracer.lostNotRun = 5
         metrics.tracer.lostNotRunWhileInitRan = 3
         metrics.connections.closesInferred = 2
-        let text = MetricText.prometheus(metrics.families())
+        let text = sampleLines(metrics.families())
         XCTAssertTrue(text.contains("synwave_events_lost_total{cause=\"not_run\"} 2\n"), text)
         XCTAssertTrue(text.contains("synwave_events_lost_total{cause=\"not_run_init_context\"} 3\n"), text)
         XCTAssertTrue(text.contains("synwave_records_close_inferred_total 2\n"), text)
@@ -153,7 +155,7 @@ final class MetricTextTests: XCTestCase {
         metrics.features = [FeatureStatus(name: "state_changes", attachment: .btf),
                             FeatureStatus(name: "socket_errors", attachment: .off, detail: "no tracepoint"),
                             FeatureStatus(name: "listener_polling", attachment: .sockDiag)]
-        let text = MetricText.prometheus(metrics.families())
+        let text = sampleLines(metrics.families())
         XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"} 1\n"))
         XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"socket_errors\",attached=\"off\"} 0\n"))
         XCTAssertTrue(text.contains("synwave_feature_enabled{feature=\"listener_polling\",attached=\"sock_diag\"} 1\n"))

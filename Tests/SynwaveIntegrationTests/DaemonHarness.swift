@@ -24,7 +24,9 @@ final class DaemonUnderTest {
         try prepare(directory)
         // A setting given replaces the default of its key (a key may appear once).
         let given = Set(settings.map { $0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces) })
-        let defaults = [("log_dir", "\(directory)/log"), ("run_dir", "\(directory)/run"), ("metrics_interval", "1s")]
+        // Off unless a test serves it: daemons of tests running at once would want the same port.
+        let defaults = [("log_dir", "\(directory)/log"), ("run_dir", "\(directory)/run"), ("metrics_interval", "1s"),
+                        ("metrics_listen", "off")]
         let lines = defaults.filter { !given.contains($0.0) }.map { "\($0.0) = \($0.1)" } + settings
         try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/synwave.conf", atomically: true, encoding: .utf8)
         child = try Self.start(config: directory + "/synwave.conf")
@@ -106,7 +108,7 @@ final class DaemonUnderTest {
 }
 
 /// A Prometheus text-format file, parsed strictly: every sample line must follow its family's
-/// HELP and TYPE, and name, labels and value must be well formed.
+/// TYPE (and HELP, where there is one), and name, labels and value must be well formed.
 struct PrometheusFile {
     var samples: [String: Double] = [:]
     var types: [String: String] = [:]
@@ -118,6 +120,8 @@ struct PrometheusFile {
             if line.hasPrefix("# HELP ") { family = line.split(separator: " ")[2].description; continue }
             if line.hasPrefix("# TYPE ") {
                 let parts = line.split(separator: " ")
+                // HELP is optional (swift-metrics' series have none); TYPE starts the family.
+                if parts.count == 4, types[String(parts[2])] == nil { family = String(parts[2]) }
                 guard parts.count == 4, parts[2].description == family,
                       ["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3]) else {
                     throw HarnessError("bad TYPE line: \(line)")

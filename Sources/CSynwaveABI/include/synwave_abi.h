@@ -391,7 +391,11 @@ struct synwave_bpf_config {
 	__u32 cookie_identity;
 	/* 1: connections are assembled in socket storage (tp_btf, 5.11+), not sent per event */
 	__u32 assemble_connections;
+	/* 1: the per-event counters of assembled connections count only the namespaces in the
+	 * counted_netns map (the daemon's only_netns), as its records do */
+	__u32 count_listed_netns_only;
+	__u32 _pad0;
 };
-_Static_assert(sizeof(struct synwave_bpf_config) == 24, "synwave_bpf_config ABI");
+_Static_assert(sizeof(struct synwave_bpf_config) == 32, "synwave_bpf_config ABI");
 
 #endif /* SYNWAVE_ABI_H */

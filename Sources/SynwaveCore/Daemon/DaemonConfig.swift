@@ -7,6 +7,8 @@ public struct DaemonConfig: Equatable, Sendable {
     public var metricsLog = "metrics.log"
     public var metricsFile = "synwave.prom"
     public var metricsIntervalNs: UInt64 = 10_000_000_000
+    /// Where `/metrics` is served over HTTP; nil: not served.
+    public var metricsListen: ListenAddress? = .loopbackDefault
     public var runDirectory = "/run/synwave"
     /// Relative paths are under `runDirectory`.
     public var pidFile = "synwave.pid"
@@ -65,7 +67,8 @@ public struct DaemonConfig: Equatable, Sendable {
         }
         let lines: [(String, String)] = [
             ("log_dir", logDirectory), ("event_log", eventLog), ("metrics_log", metricsLog), ("metrics_file", metricsFile),
-            ("metrics_interval", duration(metricsIntervalNs)), ("run_dir", runDirectory), ("pidfile", pidFile),
+            ("metrics_interval", duration(metricsIntervalNs)), ("metrics_listen", metricsListen?.description ?? "off"),
+            ("run_dir", runDirectory), ("pidfile", pidFile),
             ("tail_socket", tailSocket), ("tail_group", tailGroup ?? ""), ("tail_client_buffer", size(tailClientBuffer)),
             ("tail_clients_max", "\(tailClientsMax)"),
             ("attach", attach), ("ring_size", size(ringBufferBytes)), ("poll_interval", "\(pollIntervalMs)ms"),
@@ -104,7 +107,7 @@ public struct DaemonConfigError: Error, Equatable, CustomStringConvertible {
 /// comma-separated) and checks every value, refusing the first bad one with its key named.
 public enum DaemonConfigParser {
     public static let keys: [String] = [
-        "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "run_dir", "pidfile",
+        "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "metrics_listen", "run_dir", "pidfile",
         "tail_socket", "tail_group", "tail_client_buffer", "tail_clients_max", "attach", "ring_size", "poll_interval",
         "max_sockets", "idle_timeout", "close_check_after", "listener_interval", "listener_netns", "listener_all_netns",
         "listener_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
@@ -177,6 +180,15 @@ public enum DaemonConfigParser {
         case "metrics_log": config.metricsLog = try path()
         case "metrics_file": config.metricsFile = try path()
         case "metrics_interval": config.metricsIntervalNs = try duration(1_000_000_000...3_600_000_000_000, "1s to 1h")
+        case "metrics_listen":
+            if value == "off" {
+                config.metricsListen = nil
+            } else {
+                guard let address = ListenAddress(parsing: value) else {
+                    throw refuse("'\(value)' is not off or an IP address and port (like 127.0.0.1:\(ListenAddress.defaultPort) or [::1]:\(ListenAddress.defaultPort))")
+                }
+                config.metricsListen = address
+            }
         case "run_dir": config.runDirectory = try absolutePath()
         case "pidfile": config.pidFile = try path()
         case "tail_socket":
@@ -222,7 +234,10 @@ public enum DaemonConfigParser {
         case "listener_metrics_max":
             guard let count = Int(value), (0...100_000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 100000") }
             config.listenerMetricsMax = count
-        case "only_netns": config.onlyNetns = list()
+        case "only_netns":
+            // The kernel's counted_netns map holds 256.
+            guard list().count <= 256 else { throw refuse("at most 256 namespaces") }
+            config.onlyNetns = list()
         case "log_buffer_limit": config.logBufferLimit = try size(1 << 20...4 << 30, "1M to 4G")
         case "log_max_size": config.logMaxSize = try size(64 << 10...1 << 40, "64K to 1T")
         case "log_keep":

@@ -53,7 +53,9 @@ public struct MetricFamily: Equatable, Sendable {
                 var cumulative: UInt64 = 0
                 for (index, count) in histogram.counts.enumerated() {
                     cumulative += count
-                    let bound = index < histogram.upperBounds.count ? MetricText.number(histogram.upperBounds[index]) : "+Inf"
+                    // As swift-prometheus writes `le` (Swift's Double description, "1.0"), so the
+                    // metrics log and synwave.prom name the same series.
+                    let bound = index < histogram.upperBounds.count ? histogram.upperBounds[index].description : "+Inf"
                     lines.append((name + "_bucket", sample.labels + [("le", bound)], Double(cumulative)))
                 }
                 lines.append((name + "_sum", sample.labels, histogram.sum))
@@ -64,25 +66,9 @@ public struct MetricFamily: Equatable, Sendable {
     }
 }
 
-/// The two renderings of one metrics snapshot: Prometheus text exposition format (what
-/// node_exporter's textfile collector reads) and one JSON line with the same values.
+/// The metrics log's rendering of a snapshot: one JSON line with the values `synwave.prom` holds
+/// (that text is swift-prometheus's: SynwavePrometheus).
 public enum MetricText {
-    public static func prometheus(_ families: [MetricFamily]) -> String {
-        var out = ""
-        for family in families where !family.samples.isEmpty {
-            out += "# HELP \(family.name) \(escapeHelp(family.help))\n"
-            out += "# TYPE \(family.name) \(family.kind.rawValue)\n"
-            for line in family.flattened() {
-                out += line.name
-                if !line.labels.isEmpty {
-                    out += "{" + line.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
-                }
-                out += " " + number(line.value) + "\n"
-            }
-        }
-        return out
-    }
-
     /// `{"type":"metrics","time":…,"unix_ms":…,"samples":[{"name":…,"labels":{…},"value":…},…]}`
     public static func jsonLine(_ families: [MetricFamily], unixMs: UInt64, time: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -122,20 +108,4 @@ public enum MetricText {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }
-
-    /// Label values escape backslash, quote and newline; help texts only backslash and newline.
-    static func escapeLabel(_ text: String, quote: Bool = true) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"" where quote: out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
-
-    static func escapeHelp(_ text: String) -> String { escapeLabel(text, quote: false) }
 }

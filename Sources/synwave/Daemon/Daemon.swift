@@ -31,6 +31,10 @@ struct Daemon: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory of the pidfile and tail socket (key run_dir).", valueName: "path"))
     var runDir: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS/metrics, or off (key metrics_listen; "
+                               + "default \(ListenAddress.loopbackDefault)).", valueName: "address"))
+    var metricsListen: String?
+
     @Flag(help: "Check the configuration, print it and exit.")
     var check = false
 
@@ -53,6 +57,13 @@ struct Daemon: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let plan = try resolve(settings)
+        if let address = settings.metricsListen {
+            do { try TCPListenCheck.check(address) } catch {
+                let hint = error.errno == .addressInUse ? "; another process listens there (metrics_listen = off, or another address)" : ""
+                StandardError.line("synwave: metrics_listen \(address): \(error)\(hint)")
+                throw ExitCode.failure
+            }
+        }
         let pidFile: PidFile
         do { pidFile = try PidFile(path: settings.pidFilePath) } catch {
             StandardError.line("synwave: \(error)")
@@ -74,6 +85,7 @@ struct Daemon: AsyncParsableCommand {
         var tracerOptions = TracerOptions(attach: plan.attach, ringBufferBytes: UInt32(settings.ringBufferBytes))
         tracerOptions.pollsListeners = true
         tracerOptions.assembleConnections = settings.assemble == "kernel"
+        tracerOptions.countedNetns = plan.onlyNetns
         let tracer = try TracingOptions.startTracer(tracerOptions, verbose: verbose, logger: logger)
         Listeners.useIterator(of: tracer, in: plan.poller, logger: logger)
         let features = tracer.features + Doctor.derived(from: tracer.features)
@@ -105,20 +117,27 @@ struct Daemon: AsyncParsableCommand {
             }
         }
         let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
-        let exporter = MetricsExporter(
-            sources: .init(tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
-                           listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog,
-                           eventLogService: eventLogService),
-            metricsLog: metricsLog, metricsFile: settings.metricsFilePath, intervalNs: settings.metricsIntervalNs)
+        let metricsSource = DaemonMetricsSource(.init(
+            tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
+            listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog, metricsLog: metricsLog,
+            eventLogService: eventLogService))
+        MetricsBootstrap.bootstrap(metricsSource.mirror.registry)
+        let exporter = MetricsExporter(source: metricsSource, metricsLog: metricsLog, metricsFile: settings.metricsFilePath,
+                                       intervalNs: settings.metricsIntervalNs)
+        let endpoint: [any Service] = settings.metricsListen.map {
+            [MetricsEndpoint(address: $0, source: metricsSource, logger: logger)]
+        } ?? []
 
         // Shutdown runs in reverse order: the source detaches and drains, the pipeline writes the
         // last records, the outputs finish them, and the exporter writes the final snapshot last.
         let ready = ReadyAnnouncer(
             line: "synwave: daemon tracing TCP (\(tracer.mode == .btf ? "tp_btf" : "classic tracepoint")), pid \(getpid()); "
                 + "events to \(settings.eventLogPath), metrics to \(settings.metricsFilePath) every "
-                + "\(settings.metricsIntervalNs / 1_000_000_000)s, tails on \(settings.tailSocketPath)")
-        let services: [any Service] = [ready, exporter, HangupService(logs: [eventLog, metricsLog]), listeners, tail,
-                                       eventLogService, pipeline, KernelEventSource(reader: reader)]
+                + "\(settings.metricsIntervalNs / 1_000_000_000)s"
+                + (settings.metricsListen.map { " and at http://\($0)/metrics" } ?? "")
+                + ", tails on \(settings.tailSocketPath)")
+        let services: [any Service] = [ready, exporter] + endpoint
+            + [HangupService(logs: [eventLog, metricsLog]), listeners, tail, eventLogService, pipeline, KernelEventSource(reader: reader)]
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -163,6 +182,9 @@ struct Daemon: AsyncParsableCommand {
             }
             if let logDir { try DaemonConfigParser.apply(key: "log_dir", value: logDir, origin: "--log-dir", to: &settings) }
             if let runDir { try DaemonConfigParser.apply(key: "run_dir", value: runDir, origin: "--run-dir", to: &settings) }
+            if let metricsListen {
+                try DaemonConfigParser.apply(key: "metrics_listen", value: metricsListen, origin: "--metrics-listen", to: &settings)
+            }
             for assignment in overrides { try DaemonConfigParser.apply(assignment: assignment, to: &settings) }
         } catch {
             StandardError.line("synwave: \(error)")

@@ -6,29 +6,15 @@ import SynwaveKernel
 /// for node_exporter's textfile collector) and one JSON line with the same values appended to
 /// the metrics log.
 final class MetricsExporter: Service, @unchecked Sendable {
-    struct Sources {
-        var tracer: KernelTracer
-        var features: [FeatureStatus]
-        var reader: RingBufferReader
-        var pipeline: DaemonPipeline
-        var listeners: ListenerService
-        var listenerSeriesLimit: Int
-        var tail: TailServer
-        var eventLog: LineLog
-        var eventLogService: EventLogService
-    }
-
-    private let sources: Sources
+    private let source: DaemonMetricsSource
     private let metricsLog: LineLog
     private let metricsFile: String
     private let intervalNs: UInt64
-    private let startedNs = Clocks.bootNs()
-    private var fileStats = OutputStats()
     private var fileFailure: String?
     private let bootToWallOffsetNs = Clocks.bootToWallOffsetNs()
 
-    init(sources: Sources, metricsLog: LineLog, metricsFile: String, intervalNs: UInt64) {
-        self.sources = sources
+    init(source: DaemonMetricsSource, metricsLog: LineLog, metricsFile: String, intervalNs: UInt64) {
+        self.source = source
         self.metricsLog = metricsLog
         self.metricsFile = metricsFile
         self.intervalNs = intervalNs
@@ -44,17 +30,16 @@ final class MetricsExporter: Service, @unchecked Sendable {
     }
 
     private func export() {
-        let families = snapshot().families()
-        let text = Array(MetricText.prometheus(families).utf8)
+        let families = source.families()
         do {
-            try AtomicFile.replace(metricsFile, with: text)
-            fileStats.linesWritten += 1
+            try AtomicFile.replace(metricsFile, with: source.mirror.render(families))
+            source.fileWritten(true)
             if fileFailure != nil {
                 fileFailure = nil
                 StandardError.line("synwave: \(metricsFile) is writable again")
             }
         } catch {
-            fileStats.writeErrors += 1
+            source.fileWritten(false)
             if fileFailure != error.description {
                 fileFailure = error.description
                 StandardError.line("synwave: cannot write \(metricsFile): \(error); retrying every interval")
@@ -66,35 +51,5 @@ final class MetricsExporter: Service, @unchecked Sendable {
         metricsLog.buffer += MetricText.jsonLine(families, unixMs: unixMs, time: time)
         metricsLog.endLine()
         metricsLog.flush(nowNs: Clocks.bootNs())
-    }
-
-    private func snapshot() -> DaemonMetrics {
-        var metrics = DaemonMetrics()
-        let pipeline = sources.pipeline.metrics
-        let kernel = (try? sources.tracer.stats()) ?? TracerStats()
-        metrics.connections = pipeline.metrics.adding(kernel.connections)
-        metrics.trackedSockets = pipeline.tracked
-        metrics.listeners = sources.listeners.report
-        metrics.listenerSeriesLimit = sources.listenerSeriesLimit
-        let reader = sources.reader.stats
-        var health = TracerHealth()
-        health.eventsReceived = reader.received
-        health.lostRingBufferFull = kernel.ringBufferFull
-        health.lostRecursion = kernel.recursionLost
-        health.lostNotRun = kernel.notRun
-        health.lostNotRunWhileInitRan = kernel.notRunWhileInitRan
-        health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
-        health.decodeErrors = reader.decodeErrors
-        health.listenersUntracked = kernel.listenersUntracked
-        health.kernelConnections = kernel.connections
-        health.bpfStatsEnabled = KernelTracer.bpfStatsEnabled
-        health.programs = (try? sources.tracer.programStats()) ?? []
-        metrics.tracer = health
-        metrics.outputs = [("events", sources.eventLog.stats), ("metrics_log", metricsLog.stats), ("metrics_file", fileStats)]
-        metrics.tail = sources.tail.stats
-        metrics.eventLog = sources.eventLogService.counts
-        metrics.uptimeSeconds = Double(Clocks.bootNs() - startedNs) / 1e9
-        metrics.features = sources.features
-        return metrics
     }
 }
