@@ -78,6 +78,29 @@ struct EventLogPolicyTests {
         #expect(config == DaemonConfig())
     }
 
+    /// The README's configuration table names every key once, with the built-in default.
+    @Test func readmeConfigurationTableIsTheDefaults() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOfFile: root.appendingPathComponent("README.md").path, encoding: .utf8)
+        let shipped = try String(contentsOfFile: root.appendingPathComponent("tools/synwave.conf").path, encoding: .utf8)
+        var rows: [String: String] = [:]
+        for line in readme.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 3 else { continue }
+            let key = cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            guard DaemonConfigParser.keys.contains(key) else { continue }
+            #expect(rows[key] == nil, "\(key) twice")
+            rows[key] = cells[1] == "(empty)" ? "" : cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+        }
+        #expect(Set(rows.keys) == Set(DaemonConfigParser.keys))
+        var config = DaemonConfig()
+        try DaemonConfigParser.apply(file: rows.map { "\($0.key) = \($0.value)" }.joined(separator: "\n"), path: "README", to: &config)
+        #expect(config == DaemonConfig())
+        for key in DaemonConfigParser.keys {
+            #expect(shipped.contains("\n\(key) ="), "tools/synwave.conf documents \(key)")
+        }
+    }
+
     @Test func configKeys() throws {
         var config = DaemonConfig()
         #expect(config.eventLogPolicy == EventLogPolicy(records: .notable, sampleOneIn: 100, slowHandshakeMicros: 100_000))

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 7
+#define SYNWAVE_ABI_VERSION 8
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16

@@ -11,11 +11,13 @@ struct Daemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Trace continuously as a root service: event log, metrics files, live tails.",
         discussion: """
-            Writes one JSON line per connection record and listener overflow to the event log, a Prometheus \
-            text file (node_exporter textfile collector) and a JSON metrics line every metrics_interval, and \
+            Writes one JSON line per notable connection record and listener overflow to the event log, a \
+            Prometheus text file (node_exporter textfile collector) and a JSON metrics line every \
+            metrics_interval, serves the same metrics at http://127.0.0.1:9086/metrics (metrics_listen), and \
             serves `synwave tail` on a Unix socket. Runs with built-in defaults, or reads --config; --set \
             overrides any key. SIGHUP reopens the logs (logrotate); SIGTERM or SIGINT drain the ring buffer, \
-            write the last records and metrics, detach and exit. See tools/synwave.conf for every key.
+            write the last records and metrics, detach and exit. Every key, its default and its range: \
+            /etc/synwave/synwave.conf as installed (tools/synwave.conf in the source).
             """)
 
     @Option(help: ArgumentHelp("Configuration file (key = value lines; see tools/synwave.conf).", valueName: "path"))
