@@ -82,7 +82,7 @@ let package = Package(
             // A test tool sharing plain sockets between threads: Swift 5 checking is enough here.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore"]),
+        .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore", "SynwavePrometheus"]),
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
         .testTarget(name: "SynwavePrometheusTests", dependencies: ["SynwavePrometheus", "SynwaveCore"]),
         .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel"]),

@@ -36,6 +36,13 @@ final class PrometheusIntegrationTests: XCTestCase {
         XCTAssertEqual(scrape.status, 200)
         XCTAssertEqual(scrape.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
         XCTAssertNoThrow(try PrometheusFile(parsing: scrape.body))
+        XCTAssertEqual(try httpGet("http://127.0.0.1:\(endpointPort)/nothing").status, 404)
+
+        // Scrapers that stall: one sends half a request, one asks and never reads. Tracing and
+        // Prometheus's own scrapes must go on regardless.
+        let stalled = try (0..<2).map { _ in try RawTCPClient(port: endpointPort) }
+        try stalled[0].send("GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        for _ in 0..<50 { try stalled[1].send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") }
 
         // Normal, reset and refused connections in the namespace.
         let closed = int(try namespace.loadgen(["churn", "--connections", "20", "--seconds", "20"]).answer["connections"])
@@ -71,6 +78,9 @@ final class PrometheusIntegrationTests: XCTestCase {
         XCTAssertEqual(try prometheus.value(#"node_textfile_scrape_error{job="node"}"#), 0)
         let scrapes = try prometheus.value(#"sum(synwave_http_requests_total{job="synwave",http_route="/metrics"})"#)
         XCTAssertGreaterThanOrEqual(scrapes ?? 0, 1, "the endpoint counts its scrapes (swift-metrics, Hummingbird)")
+
+        XCTAssertEqual(try httpGet("http://127.0.0.1:\(endpointPort)/metrics").status, 200, "served beside the stalled scrapers")
+        _ = stalled
 
         // Everything started here stops cleanly.
         XCTAssertEqual(daemon.terminate().status, 0)
