@@ -162,8 +162,20 @@ func tcpCounters(in namespace: NetworkNamespace) throws -> [String: Int] {
     return Dictionary(uniqueKeysWithValues: zip(names.map(String.init), values.map { Int($0) ?? -1 }))
 }
 
+/// A connected socket the tests write raw bytes to.
+protocol RawClient: AnyObject {
+    var fd: Int32 { get }
+}
+
+extension RawClient {
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw HarnessError("write: errno \(errno)") }
+    }
+}
+
 /// A raw client of the daemon's tail socket, for what `synwave tail` never does (not reading).
-final class UnixClient {
+final class UnixClient: RawClient {
     let fd: Int32
 
     init(path: String) throws {
@@ -179,10 +191,6 @@ final class UnixClient {
 
     deinit { close(fd) }
 
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw HarnessError("write: errno \(errno)") }
-    }
 
     /// Everything that arrives until nothing has come for `seconds`.
     func readAll(seconds: Double) -> String {

@@ -95,14 +95,7 @@ final class PrometheusIntegrationTests: XCTestCase {
         let port = try freeLoopbackPort()
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        XCTAssertEqual(bound, 0)
+        XCTAssertEqual(withLoopback(port: port, { bind(holder, $0, $1) }).result, 0)
         XCTAssertEqual(listen(holder, 1), 0)
         let directory = DaemonUnderTest.directory(for: "portinuse")
         defer { try? FileManager.default.removeItem(atPath: directory) }

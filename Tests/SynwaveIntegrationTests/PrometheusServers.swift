@@ -3,45 +3,53 @@ import Foundation
 import FoundationNetworking
 #endif
 
+/// `127.0.0.1:port` handed to a socket call (bind, connect, getsockname), which may fill it in.
+@discardableResult
+func withLoopback(port: Int, _ call: (UnsafeMutablePointer<sockaddr>, inout socklen_t) -> Int32) -> (result: Int32, port: Int) {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let result = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call($0, &length) } }
+    return (result, Int(UInt16(bigEndian: address.sin_port)))
+}
+
 /// A free loopback TCP port: bound to port 0, read back, released.
 func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    let (bound, port) = withLoopback(port: 0) { address, length in
+        bind(fd, address, length) == 0 ? getsockname(fd, address, &length) : -1
     }
-    guard bound else { throw HarnessError("no free loopback port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound == 0 else { throw HarnessError("no free loopback port: errno \(errno)") }
+    return port
+}
+
+/// Polls `url` until it answers 200, while `child` runs, for at most `seconds`.
+func waitUntilServing(_ url: String, child: Child, what: String, seconds: Double) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while (try? httpGet(url).status) != 200 {
+        guard Date() < deadline, child.process.isRunning else {
+            let result = child.interrupt()
+            throw HarnessError("\(what) did not start (\(result.status)): \(result.stderr)")
+        }
+        usleep(200_000)
+    }
 }
 
 /// A raw loopback TCP client with a small receive buffer, for scrapers that misbehave.
-final class RawTCPClient {
+final class RawTCPClient: RawClient {
     let fd: Int32
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var small: Int32 = 4096
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw HarnessError("connect 127.0.0.1:\(port): errno \(errno)") }
+        guard withLoopback(port: port, { connect(fd, $0, $1) }).result == 0 else { throw HarnessError("connect 127.0.0.1:\(port): errno \(errno)") }
     }
 
     deinit { close(fd) }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw HarnessError("write: errno \(errno)") }
-    }
 }
 
 /// One HTTP GET, waited for: status, headers and body.
@@ -84,14 +92,7 @@ final class PrometheusServer {
         try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         child = try Child(Self.binary, ["--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
                                         "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"])
-        let deadline = Date().addingTimeInterval(30)
-        while (try? httpGet("http://127.0.0.1:\(port)/-/ready").status) != 200 {
-            guard Date() < deadline, child.process.isRunning else {
-                let result = child.interrupt()
-                throw HarnessError("prometheus did not become ready (\(result.status)): \(result.stderr)")
-            }
-            usleep(200_000)
-        }
+        try waitUntilServing("http://127.0.0.1:\(port)/-/ready", child: child, what: "prometheus", seconds: 30)
     }
 
     /// The value of an instant query that returns one series, or nil while it returns none.
@@ -142,14 +143,7 @@ final class NodeExporter {
         port = try freeLoopbackPort()
         child = try Child(Self.binary, ["--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults",
                                         "--collector.textfile", "--collector.textfile.directory=\(textfileDirectory)"])
-        let deadline = Date().addingTimeInterval(20)
-        while (try? httpGet("http://127.0.0.1:\(port)/metrics").status) != 200 {
-            guard Date() < deadline, child.process.isRunning else {
-                let result = child.interrupt()
-                throw HarnessError("node_exporter did not start (\(result.status)): \(result.stderr)")
-            }
-            usleep(200_000)
-        }
+        try waitUntilServing("http://127.0.0.1:\(port)/metrics", child: child, what: "node_exporter", seconds: 20)
     }
 
     var address: String { "127.0.0.1:\(port)" }

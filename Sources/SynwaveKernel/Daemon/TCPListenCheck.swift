@@ -14,29 +14,31 @@ public enum TCPListenCheck {
         // The server sets it too: a port held only by TIME_WAIT connections is free.
         var on: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var bound: Int32
+        let bound: Int32
         if address.isIPv6 {
             var socketAddress = sockaddr_in6()
             socketAddress.sin6_family = sa_family_t(AF_INET6)
             socketAddress.sin6_port = address.port.bigEndian
-            guard inet_pton(AF_INET6, address.host, &socketAddress.sin6_addr) == 1 else {
-                throw SyscallError("inet_pton \(address.host)", errno: .invalidArgument)
-            }
-            bound = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+            try parse(address.host, family: AF_INET6, into: &socketAddress.sin6_addr)
+            bound = bind(fd, socketAddress)
         } else {
             var socketAddress = sockaddr_in()
             socketAddress.sin_family = sa_family_t(AF_INET)
             socketAddress.sin_port = address.port.bigEndian
-            guard inet_pton(AF_INET, address.host, &socketAddress.sin_addr) == 1 else {
-                throw SyscallError("inet_pton \(address.host)", errno: .invalidArgument)
-            }
-            bound = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            try parse(address.host, family: AF_INET, into: &socketAddress.sin_addr)
+            bound = bind(fd, socketAddress)
         }
         guard bound == 0 else { throw .last("bind \(address)") }
         guard listen(fd, 1) == 0 else { throw .last("listen \(address)") }
+    }
+
+    private static func parse<Address>(_ host: String, family: Int32, into address: inout Address) throws(SyscallError) {
+        guard inet_pton(family, host, &address) == 1 else { throw SyscallError("inet_pton \(host)", errno: .invalidArgument) }
+    }
+
+    private static func bind<SocketAddress>(_ fd: Int32, _ socketAddress: SocketAddress) -> Int32 {
+        withUnsafePointer(to: socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<SocketAddress>.size)) }
+        }
     }
 }
