@@ -32,8 +32,10 @@ public enum TCPListenCheck {
         guard listen(fd, 1) == 0 else { throw .last("listen \(address)") }
     }
 
+    /// An IP literal into `in_addr` or `in6_addr`.
     private static func parse<Address>(_ host: String, family: Int32, into address: inout Address) throws(SyscallError) {
-        guard inet_pton(family, host, &address) == 1 else { throw SyscallError("inet_pton \(host)", errno: .invalidArgument) }
+        let parsed = withUnsafeMutableBytes(of: &address) { inet_pton(family, host, $0.baseAddress) }
+        guard parsed == 1 else { throw SyscallError("inet_pton \(host)", errno: .invalidArgument) }
     }
 
     private static func bind<SocketAddress>(_ fd: Int32, _ socketAddress: SocketAddress) -> Int32 {
