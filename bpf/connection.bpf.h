@@ -50,14 +50,19 @@ extern synwave_live_map live SEC(".maps");
 extern synwave_counted_netns_map counted_netns SEC(".maps");
 
 /* A per-event counter of a connection: metrics built from it then agree with the records, which
- * user space filters by namespace (only_netns). */
-static __always_inline void synwave_count_connection(struct sock *sk, __u32 counter)
+ * user space filters by namespace (only_netns). Decided once per socket, when its storage is
+ * created (SYNWAVE_CONN_UNCOUNTED); only a socket without storage looks its namespace up here. */
+static __always_inline void synwave_count_connection(const struct synwave_connection *c, struct sock *sk, __u32 counter)
 {
 	if (cfg.count_listed_netns_only) {
-		__u32 inum = synwave_netns(&sk->__sk_common);
-
-		if (!bpf_map_lookup_elem(&counted_netns, &inum))
+		if (c && (c->flags & SYNWAVE_CONN_UNCOUNTED))
 			return;
+		if (!c) {
+			__u32 inum = synwave_netns(&sk->__sk_common);
+
+			if (!bpf_map_lookup_elem(&counted_netns, &inum))
+				return;
+		}
 	}
 	synwave_count(counter);
 }
@@ -97,6 +102,8 @@ static __always_inline struct synwave_connection *synwave_connection_at(struct s
 		c->start_ns = now;
 		c->netns = synwave_netns(&sk->__sk_common);
 		synwave_fill_task_btf(&c->tgid, &pid, c->comm);
+		if (cfg.count_listed_netns_only && !bpf_map_lookup_elem(&counted_netns, &c->netns))
+			c->flags |= SYNWAVE_CONN_UNCOUNTED;
 	}
 	return c;
 }
@@ -210,9 +217,9 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 	if (c->flags & SYNWAVE_CONN_EMITTED)
 		return;
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
-		synwave_count_connection(sk, SYNWAVE_COUNTER_OPENED_CLIENT);
+		synwave_count_connection(c, sk, SYNWAVE_COUNTER_OPENED_CLIENT);
 	else if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
-		synwave_count_connection(sk, SYNWAVE_COUNTER_OPENED_SERVER);
+		synwave_count_connection(c, sk, SYNWAVE_COUNTER_OPENED_SERVER);
 	synwave_connection_add_transition(c, now, oldstate, newstate);
 	if (synwave_syscall_driven(oldstate, newstate))
 		synwave_connection_owner(c);
@@ -267,8 +274,8 @@ static __always_inline void synwave_connection_retransmit(struct sock *sk, __u32
 {
 	struct synwave_connection *c;
 
-	synwave_count_connection(sk, SYNWAVE_COUNTER_RETRANSMIT_SYN + (kind & 3));
 	c = synwave_connection_of(sk);
+	synwave_count_connection(c, sk, SYNWAVE_COUNTER_RETRANSMIT_SYN + (kind & 3));
 	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
 		return;
 	if (c->retransmits[kind & 3] < 0xffff)
@@ -280,8 +287,8 @@ static __always_inline struct synwave_connection *synwave_connection_for_reset(s
 {
 	struct synwave_connection *c;
 
-	synwave_count_connection(sk, counter);
 	c = synwave_connection_of(sk);
+	synwave_count_connection(c, sk, counter);
 	if (c && (c->flags & SYNWAVE_CONN_EMITTED)) {
 		synwave_count(SYNWAVE_COUNTER_AFTER_RECORD);
 		return NULL;

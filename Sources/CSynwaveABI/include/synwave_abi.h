@@ -333,6 +333,7 @@ enum synwave_connection_flags {
 	SYNWAVE_CONN_EMITTED = 1u << 3,   /* the record went out; the storage only waits for the socket's end */
 	SYNWAVE_CONN_DESTROYED = 1u << 4, /* sent by tcp_destroy_sock (CLOSE deferred, or never seen) */
 	SYNWAVE_CONN_TUPLE = 1u << 5,     /* tuple holds both ports */
+	SYNWAVE_CONN_UNCOUNTED = 1u << 6, /* outside the namespaces the per-event counters count */
 };
 
 /*
