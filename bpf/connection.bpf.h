@@ -49,21 +49,21 @@ extern synwave_connections_map connections SEC(".maps");
 extern synwave_live_map live SEC(".maps");
 extern synwave_counted_netns_map counted_netns SEC(".maps");
 
+/* Whether the per-event counters count connections of this namespace (cfg.count_listed_netns_only). */
+static __always_inline int synwave_netns_counted(__u32 inum)
+{
+	return !cfg.count_listed_netns_only || bpf_map_lookup_elem(&counted_netns, &inum) != NULL;
+}
+
 /* A per-event counter of a connection: metrics built from it then agree with the records, which
  * user space filters by namespace (only_netns). Decided once per socket, when its storage is
  * created (SYNWAVE_CONN_UNCOUNTED); only a socket without storage looks its namespace up here. */
 static __always_inline void synwave_count_connection(const struct synwave_connection *c, struct sock *sk, __u32 counter)
 {
-	if (cfg.count_listed_netns_only) {
-		if (c && (c->flags & SYNWAVE_CONN_UNCOUNTED))
-			return;
-		if (!c) {
-			__u32 inum = synwave_netns(&sk->__sk_common);
-
-			if (!bpf_map_lookup_elem(&counted_netns, &inum))
-				return;
-		}
-	}
+	/* cfg first: without only_netns, nothing is looked up. */
+	if (cfg.count_listed_netns_only &&
+	    (c ? c->flags & SYNWAVE_CONN_UNCOUNTED : !synwave_netns_counted(synwave_netns(&sk->__sk_common))))
+		return;
 	synwave_count(counter);
 }
 
@@ -102,7 +102,7 @@ static __always_inline struct synwave_connection *synwave_connection_at(struct s
 		c->start_ns = now;
 		c->netns = synwave_netns(&sk->__sk_common);
 		synwave_fill_task_btf(&c->tgid, &pid, c->comm);
-		if (cfg.count_listed_netns_only && !bpf_map_lookup_elem(&counted_netns, &c->netns))
+		if (!synwave_netns_counted(c->netns))
 			c->flags |= SYNWAVE_CONN_UNCOUNTED;
 	}
 	return c;

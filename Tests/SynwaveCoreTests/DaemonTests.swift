@@ -58,13 +58,13 @@ final class DaemonConfigTests: XCTestCase {
     }
 
     func testMetricsListenTakesAnIPAndPortOrOff() throws {
-        XCTAssertEqual(DaemonConfig().metricsListen, ListenAddress(host: "127.0.0.1", port: 9086))
+        XCTAssertEqual(DaemonConfig().metricsListen, ListenAddress(IPAddress(parsing: "127.0.0.1")!, port: 9086))
         var config = DaemonConfig()
         try DaemonConfigParser.apply(assignment: "metrics_listen = [::1]:9186", to: &config)
         XCTAssertEqual(config.metricsListen?.description, "[::1]:9186")
         XCTAssertTrue(config.text.contains("metrics_listen = [::1]:9186\n"))
         try DaemonConfigParser.apply(assignment: "metrics_listen=0.0.0.0:1", to: &config)
-        XCTAssertEqual(config.metricsListen, ListenAddress(host: "0.0.0.0", port: 1))
+        XCTAssertEqual(config.metricsListen, ListenAddress(IPAddress(parsing: "0.0.0.0")!, port: 1))
         try DaemonConfigParser.apply(assignment: "metrics_listen=off", to: &config)
         XCTAssertNil(config.metricsListen)
         XCTAssertTrue(config.text.contains("metrics_listen = off\n"))

@@ -235,9 +235,10 @@ public enum DaemonConfigParser {
             guard let count = Int(value), (0...100_000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 100000") }
             config.listenerMetricsMax = count
         case "only_netns":
+            let namespaces = list()
             // The kernel's counted_netns map holds 256.
-            guard list().count <= 256 else { throw refuse("at most 256 namespaces") }
-            config.onlyNetns = list()
+            guard namespaces.count <= 256 else { throw refuse("at most 256 namespaces") }
+            config.onlyNetns = namespaces
         case "log_buffer_limit": config.logBufferLimit = try size(1 << 20...4 << 30, "1M to 4G")
         case "log_max_size": config.logMaxSize = try size(64 << 10...1 << 40, "64K to 1T")
         case "log_keep":
