@@ -49,6 +49,9 @@ let package = Package(
             name: "SynwavePrometheus",
             dependencies: ["SynwaveCore", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        // `synwave report` and `synwave ladder`: the logs read back, aggregated, and drawn (HTML,
+        // SVG, terminal). Pure: lines in, pages and diagrams out.
+        .target(name: "SynwaveReport", dependencies: ["SynwaveCore"]),
         // libbpf and syscalls, each wrapped once.
         .target(
             name: "SynwaveKernel",
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "synwave",
             dependencies: [
-                "SynwaveCore", "SynwaveKernel", "SynwavePrometheus",
+                "SynwaveCore", "SynwaveKernel", "SynwavePrometheus", "SynwaveReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,6 +87,7 @@ let package = Package(
         ),
         .executableTarget(name: "synwave-correlator-bench", dependencies: ["SynwaveCore", "SynwavePrometheus"]),
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
+        .testTarget(name: "SynwaveReportTests", dependencies: ["SynwaveReport", "SynwaveCore"]),
         .testTarget(name: "SynwavePrometheusTests", dependencies: ["SynwavePrometheus", "SynwaveCore"]),
         .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel"]),
     ]

@@ -69,13 +69,16 @@ extension StateEventFormatter {
     }
 
     /// One JSON object (`type:"connection"`); the schema is in docs/json-schema.md. `sampledOneIn`:
-    /// the event log kept this clean connection as one of that many (`EventLogPolicy`).
-    public mutating func json(_ r: ConnectionRecord, sampledOneIn: Int? = nil, into out: inout [UInt8]) {
+    /// the event log kept this clean connection as one of that many; `keptAsOtherEnd`: it kept it
+    /// because the connection's other end was logged (`EventLogPolicy`).
+    public mutating func json(_ r: ConnectionRecord, sampledOneIn: Int? = nil, keptAsOtherEnd: Bool = false,
+                              into out: inout [UInt8]) {
         var iso = isoCache
         let offset = bootToWallOffsetNs
         JSONLine.write(into: &out) { o in
             o.field("type", literal: "connection")
             if let sampledOneIn { o.field("sampled", UInt64(sampledOneIn)) }
+            if keptAsOtherEnd { o.field("kept", literal: "other_end") }
             o.field("start_ns", r.startNs)
             o.field("end_ns", r.endNs)
             o.field("time") { Self.appendISOTime(r.endNs, offset: offset, cache: &iso, to: &$0) }

@@ -65,6 +65,16 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
+// `report-logs DIR HOURS RATE`: only write synthetic daemon logs for timing `synwave report`.
+if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "report-logs",
+   let hours = Double(CommandLine.arguments[3]), let rate = Int(CommandLine.arguments[4]) {
+    do { try writeReportLogs(directory: CommandLine.arguments[2], hours: hours, rate: rate, listeners: 20) } catch {
+        print("report-logs: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
+
 let events = syntheticEvents(connections: 500_000, open: 1_000)
 var best = 0.0
 var recordsOut = 0

@@ -6,6 +6,6 @@ struct Synwave: AsyncParsableCommand {
         commandName: "synwave",
         abstract: "Trace TCP connections: every state change, from SYN to FIN.",
         version: "0.1.0",
-        subcommands: [Tail.self, Listeners.self, Daemon.self, DoctorCommand.self]
+        subcommands: [Tail.self, Listeners.self, Daemon.self, Report.self, LadderCommand.self, DoctorCommand.self]
     )
 }

@@ -42,7 +42,36 @@ struct EventLogPolicyTests {
         #expect(sampler.decide(Self.record()) == .skipped)
         #expect(sampler.decide(Self.record()) == .sampled(oneIn: 4))
         #expect(sampler.counts.sampled == 4 && sampler.counts.skipped == 9 && sampler.counts.notable[.failed] == 1)
-        #expect(sampler.counts.labelled.map(\.0) == ["all", "failed", "retransmits", "resets", "slow_handshake", "sampled", "skipped"])
+        #expect(sampler.counts.labelled.map(\.0) == ["all", "failed", "retransmits", "resets", "slow_handshake", "sampled", "other_end", "skipped"])
+    }
+
+    /// Both ends of a connection on this host land in the log together (`synwave ladder` joins
+    /// them): a clean record whose other end was just logged is kept, and says why.
+    @Test func theOtherEndOfALoggedConnectionIsKept() throws {
+        func end(_ r: ConnectionRecord, mirrored: Bool) -> ConnectionRecord {
+            var r = r
+            if mirrored, let e = r.endpoints {
+                r.endpoints = Endpoints(localAddress: e.remoteAddress, localPort: e.remotePort, remoteAddress: e.localAddress, remotePort: e.localPort)
+                r.role = .server
+            }
+            return r
+        }
+        var sampler = EventLogSampler(policy: EventLogPolicy(sampleOneIn: 3))
+        #expect(sampler.decide(Self.record()) == .sampled(oneIn: 3))
+        #expect(sampler.decide(end(Self.record(), mirrored: true)) == .otherEnd)
+        #expect(sampler.decide(end(Self.record(), mirrored: true)) == .skipped, "one other end per logged record")
+        #expect(sampler.decide(Self.record(.resetReceived)) == .notable(.failed))
+        #expect(sampler.decide(end(Self.record(), mirrored: true)) == .otherEnd, "a failed client's clean server end")
+        #expect(sampler.decide(Self.record()) == .skipped)
+        #expect(sampler.decide(Self.record()) == .sampled(oneIn: 3), "other ends do not move the sample")
+        #expect(sampler.counts.otherEnd == 2 && sampler.counts.sampled == 2 && sampler.counts.skipped == 2)
+        var all = EventLogSampler(policy: EventLogPolicy(records: .all))
+        #expect(all.decide(Self.record()) == .all && all.decide(end(Self.record(), mirrored: true)) == .all)
+
+        var formatter = StateEventFormatter(bootToWallOffsetNs: 0, useUTC: true)
+        var out: [UInt8] = []
+        formatter.json(Self.record(), keptAsOtherEnd: true, into: &out)
+        #expect(String(decoding: out, as: UTF8.self).hasPrefix(#"{"type":"connection","kept":"other_end","#))
     }
 
     @Test func sampleOfOneLogsEveryCleanOneAndZeroNone() {

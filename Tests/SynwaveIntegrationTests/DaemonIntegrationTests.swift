@@ -12,8 +12,9 @@ final class DaemonIntegrationTests: XCTestCase {
         }
     }
 
-    /// With the default event log policy: the 3 refused connects and one in 10 of the 80 clean
-    /// records are logged (the first included); the metrics count every connection.
+    /// With the default event log policy: the 3 refused connects, one in 10 of the 80 clean
+    /// records (the first included), and the other ends of those sampled are logged; the metrics
+    /// count every connection.
     func testRecordsAndMetricsMatchTheTrafficAndTheNamespaceCounters() throws {
         try recordsAndMetricsMatchTheTraffic(assemble: "kernel")
     }
@@ -25,7 +26,7 @@ final class DaemonIntegrationTests: XCTestCase {
     }
 
     private func recordsAndMetricsMatchTheTraffic(assemble: String) throws {
-        let logged = 3 + 8
+        let atLeast = 3 + 8
         let run = try InitContextFirings.retrying("daemon records and metrics") {
             let namespace = try NetworkNamespace("daemon-metrics")
             let daemon = try DaemonUnderTest("metrics", settings: ["only_netns = \(namespace.inode)", "listener_netns = \(namespace.name)",
@@ -34,9 +35,10 @@ final class DaemonIntegrationTests: XCTestCase {
 
             let churn = try namespace.loadgen(["churn", "--connections", "40", "--seconds", "20"]).answer
             for _ in 0..<3 { _ = try namespace.loadgen(["connect", "--addr", "127.0.0.1", "--port", "9", "--once"]) }
-            let records = daemon.waitForRecords(logged)
+            daemon.waitForRecords(atLeast)
             usleep(1_200_000)  // at least one periodic metrics line before the final one
             let result = daemon.terminate()
+            let records = try DaemonUnderTest.jsonLines(daemon.eventLog).filter { $0["type"] as? String == "connection" }
             return DaemonRun(netns: Int(namespace.inode), made: int(churn["connections"]), records: records, result: result,
                              prom: try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8)),
                              tcp: try tcpCounters(in: namespace), metricsLines: try DaemonUnderTest.jsonLines(daemon.metricsLog),
@@ -54,15 +56,25 @@ final class DaemonIntegrationTests: XCTestCase {
                       run.result.stderr)
 
         // The event log: every failed connection, one clean one in 10, nothing from other namespaces.
-        XCTAssertEqual(records.count, logged)
+        let sampled = records.filter { $0["sampled"] != nil }
+        let otherEnds = records.filter { $0["kept"] as? String == "other_end" }
         XCTAssertTrue(records.allSatisfy { int($0["netns"]) == run.netns })
         XCTAssertEqual(records.filter { $0["end"] as? String == "refused" }.count, 3)
-        let sampled = records.filter { $0["end"] as? String == "closed" }
-        XCTAssertEqual(sampled.count, 8)
+        XCTAssertEqual(records.filter { $0["end"] as? String == "closed" }.count, sampled.count + otherEnds.count)
+        XCTAssertEqual(records.count, 3 + sampled.count + otherEnds.count)
         XCTAssertTrue(sampled.allSatisfy { int($0["sampled"]) == 10 }, "\(sampled)")
+        // Counted, not random: every 10th clean record the sample saw (the other ends kept are not in its count).
+        XCTAssertEqual(sampled.count, (2 * made - otherEnds.count + 9) / 10)
+        func tuple(_ r: [String: Any], mirrored: Bool = false) -> String {
+            let (a, b) = ("\(r["saddr"] ?? ""):\(int(r["sport"]))", "\(r["daddr"] ?? ""):\(int(r["dport"]))")
+            return mirrored ? b + ">" + a : a + ">" + b
+        }
+        let sampledTuples = Set(sampled.map { tuple($0) })
+        XCTAssertTrue(otherEnds.allSatisfy { sampledTuples.contains(tuple($0, mirrored: true)) }, "each kept end's connection was sampled")
         XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"failed\"}"], 3)
-        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"sampled\"}"], 8)
-        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"skipped\"}"], Double(2 * made - 8))
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"sampled\"}"], Double(sampled.count))
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"other_end\"}"], Double(otherEnds.count))
+        XCTAssertEqual(prom["synwave_event_log_records_total{decision=\"skipped\"}"], Double(2 * made - sampled.count - otherEnds.count))
 
         // The final metrics file: the traffic, and the namespace's own counters.
         XCTAssertEqual(prom["synwave_connections_opened_total{role=\"client\"}"], Double(tcp["ActiveOpens"]!))
@@ -78,7 +90,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(prom["synwave_events_lost_total{cause=\"not_run\"}"], 0)
         XCTAssertEqual(prom["synwave_events_dropped_total"], 0)
         XCTAssertEqual(prom["synwave_decode_errors_total"], 0)
-        XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(logged))
+        XCTAssertEqual(prom["synwave_output_lines_total{output=\"events\"}"], Double(records.count))
         XCTAssertEqual(prom.types["synwave_handshake_seconds"], "histogram")
         XCTAssertNotNil(prom["synwave_bpf_recursion_misses_total{program=\"sw_state_btf\"}"])
         XCTAssertEqual(prom["synwave_feature_enabled{feature=\"state_changes\",attached=\"tp_btf\"}"], 1)

@@ -50,5 +50,39 @@ public struct ConnectionRecord: Equatable, Sendable {
     public var error: String?
     public var end: ConnectionEnd
 
+    public init(socket: SocketIdentity, netns: UInt32, role: ConnectionRole, pid: UInt32 = 0, comm: TaskName = "",
+                ownerInferred: Bool = false, firstSeenMidLife: Bool = false, closeInferred: Bool = false,
+                closeLost: Bool = false, endpoints: Endpoints?, states: [StateMark], startNs: UInt64, endNs: UInt64,
+                handshakeMicros: UInt64? = nil, closedFirst: ClosedFirst? = nil, timeWait: Bool = false,
+                bytesSent: UInt64? = nil, bytesReceived: UInt64? = nil, srttMicros: UInt32? = nil, mss: UInt32? = nil,
+                retransmits: RetransmitCounts = RetransmitCounts(), resetsSent: [ResetReason] = [],
+                resetsReceived: UInt32 = 0, error: String? = nil, end: ConnectionEnd) {
+        self.socket = socket
+        self.netns = netns
+        self.role = role
+        self.pid = pid
+        self.comm = comm
+        self.ownerInferred = ownerInferred
+        self.firstSeenMidLife = firstSeenMidLife
+        self.closeInferred = closeInferred
+        self.closeLost = closeLost
+        self.endpoints = endpoints
+        self.states = states
+        self.startNs = startNs
+        self.endNs = endNs
+        self.handshakeMicros = handshakeMicros
+        self.closedFirst = closedFirst
+        self.timeWait = timeWait
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.srttMicros = srttMicros
+        self.mss = mss
+        self.retransmits = retransmits
+        self.resetsSent = resetsSent
+        self.resetsReceived = resetsReceived
+        self.error = error
+        self.end = end
+    }
+
     public var durationMicros: UInt64 { endNs >= startNs ? (endNs - startNs) / 1000 : 0 }
 }

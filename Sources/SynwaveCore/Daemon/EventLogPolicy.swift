@@ -44,6 +44,9 @@ public enum EventLogDecision: Equatable, Sendable {
     case notable(Reason)
     /// A clean connection logged as one of `oneIn`: its line says so.
     case sampled(oneIn: Int)
+    /// A clean record whose connection's other end (on this host) was just logged: kept so the
+    /// log holds both ends (`synwave ladder` joins them); its line says `"kept":"other_end"`.
+    case otherEnd
     case skipped
 
     public var logged: Bool { self != .skipped }
@@ -54,6 +57,9 @@ public struct EventLogSampler: Sendable {
     public let policy: EventLogPolicy
     private var cleanSeen: UInt64 = 0
     public private(set) var counts = EventLogCounts()
+    /// The mirrored tuples of the last records logged: a clean record matching one is that
+    /// connection's other end. Both ends' records come within moments of each other.
+    private var loggedMirrors = RecentTuples(capacity: 1024)
 
     public init(policy: EventLogPolicy) {
         self.policy = policy
@@ -65,15 +71,53 @@ public struct EventLogSampler: Sendable {
             decision = .all
         } else if let reason = policy.notableReason(record) {
             decision = .notable(reason)
+        } else if let ends = record.endpoints, loggedMirrors.remove(Self.key(ends)) {
+            decision = .otherEnd
         } else {
             // Counted, not random: the sample is every Nth clean connection, the first included.
             let n = UInt64(max(0, policy.sampleOneIn))
             decision = n > 0 && cleanSeen % n == 0 ? .sampled(oneIn: policy.sampleOneIn) : .skipped
             cleanSeen &+= 1
         }
+        if policy.records != .all, decision != .skipped, decision != .otherEnd, let ends = record.endpoints {
+            loggedMirrors.insert(Self.key(Endpoints(localAddress: ends.remoteAddress, localPort: ends.remotePort,
+                                                    remoteAddress: ends.localAddress, remotePort: ends.localPort)))
+        }
         counts.count(decision)
         return decision
     }
+
+    private static func key(_ e: Endpoints) -> RecentTuples.Key {
+        RecentTuples.Key(local: e.localAddress.unmapped, localPort: e.localPort, remote: e.remoteAddress.unmapped, remotePort: e.remotePort)
+    }
+}
+
+/// A bounded set of tuples: the oldest goes when a new one comes past `capacity`.
+struct RecentTuples: Sendable {
+    struct Key: Hashable, Sendable {
+        var local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16
+    }
+
+    let capacity: Int
+    private var members: Set<Key> = []
+    private var order: [Key] = []
+    private var next = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func insert(_ key: Key) {
+        guard members.insert(key).inserted else { return }
+        if order.count < capacity {
+            order.append(key)
+        } else {
+            members.remove(order[next])
+            order[next] = key
+            next = (next + 1) % capacity
+        }
+    }
+
+    /// True if it was there (it is then forgotten: one other end per record).
+    mutating func remove(_ key: Key) -> Bool { members.remove(key) != nil }
 }
 
 /// Records by what the event log did with them: the `synwave_event_log_records_total` series.
@@ -81,6 +125,7 @@ public struct EventLogCounts: Equatable, Sendable {
     public var all: UInt64 = 0
     public var notable: [EventLogDecision.Reason: UInt64] = [:]
     public var sampled: UInt64 = 0
+    public var otherEnd: UInt64 = 0
     public var skipped: UInt64 = 0
 
     public init() {}
@@ -90,6 +135,7 @@ public struct EventLogCounts: Equatable, Sendable {
         case .all: all += 1
         case .notable(let reason): notable[reason, default: 0] += 1
         case .sampled: sampled += 1
+        case .otherEnd: otherEnd += 1
         case .skipped: skipped += 1
         }
     }
@@ -97,6 +143,6 @@ public struct EventLogCounts: Equatable, Sendable {
     /// (decision label, count), every label present.
     public var labelled: [(String, UInt64)] {
         [("all", all)] + EventLogDecision.Reason.allCases.map { ($0.rawValue, notable[$0] ?? 0) }
-            + [("sampled", sampled), ("skipped", skipped)]
+            + [("sampled", sampled), ("other_end", otherEnd), ("skipped", skipped)]
     }
 }

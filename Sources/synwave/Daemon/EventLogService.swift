@@ -31,6 +31,7 @@ final class EventLogService: Service, @unchecked Sendable {
                 switch sampler.decide(record) {
                 case .skipped: continue
                 case .sampled(let oneIn): formatter.json(record, sampledOneIn: oneIn, into: &log.buffer)
+                case .otherEnd: formatter.json(record, keptAsOtherEnd: true, into: &log.buffer)
                 case .all, .notable: formatter.json(record, into: &log.buffer)
                 }
                 log.endLine()
