@@ -6,7 +6,8 @@ enum Chromium {
 
     /// Root needs --no-sandbox; a throwaway profile keeps it out of $HOME.
     private static func arguments(_ profile: String) -> [String] {
-        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--user-data-dir=\(profile)"]
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
+         "--user-data-dir=\(profile)"]
     }
 
     static func renderedDOM(of page: String, profile: String) throws -> String {
