@@ -200,7 +200,7 @@ public struct Correlator: Sendable {
     public mutating func adopt(_ existing: [ExistingConnection], nowNs: UInt64) -> Int {
         var adopted = 0
         for connection in existing where index.find(connection.socket, machines) == nil {
-            track(SocketMachine(existing: connection, nowNs: nowNs))
+            track(SocketMachine(existing: connection, nowNs: nowNs), opened: false)
             adopted += 1
         }
         return adopted
@@ -212,14 +212,17 @@ public struct Correlator: Sendable {
            let synacks = pendingSynacks.take(netns: event.netns, tuple) {
             machine.addSynackRetransmits(synacks)
         }
-        track(machine)
+        track(machine, opened: SocketMachine.startsConnection(event))
         awaitGrace(after: event)
     }
 
     /// Stores a new socket's machine, evicting the least recently active first at the cap.
-    private mutating func track(_ machine: SocketMachine) {
+    /// `opened`: it began with its opening transition (connect, or a listener's child), what the
+    /// kernel's own counters count as an open too; a socket first seen mid-life (its opening
+    /// transition withheld, or open before tracing started, or a late event) opened unseen.
+    private mutating func track(_ machine: SocketMachine, opened: Bool) {
         if machines.count >= options.capacity { evictLeastRecentlyActive() }
-        metrics.connectionsOpened[machine.role] += 1
+        if opened { metrics.connectionsOpened[machine.role] += 1 }
         index.insert(machine.socket, slot: Int32(machines.count), machines)
         machines.append(machine)
     }
