@@ -272,6 +272,32 @@ struct CorrelatorHardCaseTests {
         #expect(records.count == 1 && correlator.metrics.lateEvents == 1)
     }
 
+    /// A socket's opening transition that arrives after its own record (another CPU's ring read
+    /// late) is late, not a second connection; connect() again after the end is a new one.
+    @Test func aLateOpeningTransitionIsNotASecondConnection() throws {
+        var s = Script()
+        s.handshake()
+        s.state(Script.client, at: 700, .established, .close, error: 104)
+        s.destroy(Script.client, at: 701)
+        s.state(Script.client, at: 0, .close, .synSent, wiped: true)            // the same open, again, late
+        s.state(Script.client, at: 5000, .close, .synSent, wiped: true)         // connect() again on the socket
+        s.state(Script.client, at: 5100, .synSent, .close, error: 111)
+        let (records, correlator) = s.run()
+        #expect(records.count == 2 && correlator.metrics.lateEvents == 1)
+        #expect(correlator.metrics.connectionsOpened[.client] == 2)
+        #expect(records.last?.end == .refused)
+    }
+
+    /// A socket first seen mid-life opened unseen: it gets a record, but no open is counted.
+    @Test func aSocketFirstSeenMidLifeIsNotCountedAsOpened() throws {
+        var s = Script()
+        s.state(Script.client, at: 100, .synSent, .established)
+        s.state(Script.client, at: 700, .established, .close, error: 104)
+        s.destroy(Script.client, at: 701)
+        let (records, correlator) = s.run()
+        #expect(records.count == 1 && correlator.metrics.connectionsOpened[.client] == 0)
+    }
+
     /// A CLOSE transition the kernel ran no program for: the destruction that follows it ends
     /// the record, classified from the error like the CLOSE would have been.
     @Test func aLostCloseIsInferredFromTheDestruction() throws {

@@ -152,8 +152,12 @@ public struct Correlator: Sendable {
             return
         }
         guard let slot = index.find(event.socket, machines) ?? rekeyedClone(event) else {
-            // A connection's first transition is never a late one: skip the search then.
-            if !SocketMachine.startsConnection(event), finished.contains(event.socket) {
+            // An event of a socket already recorded is late, unless it opens a new connection on
+            // it (connect() again): that one comes after the last one ended. A fresh opening
+            // transition, the usual case, after every recorded end, needs no lookup.
+            let opens = SocketMachine.startsConnection(event)
+            if !opens || event.timestampNs < finished.latestEndNs, let endedNs = finished.endNs(of: event.socket),
+               !opens || event.timestampNs < endedNs {
                 metrics.lateEvents += 1
                 return
             }
@@ -329,7 +333,7 @@ public struct Correlator: Sendable {
         if let handshake = record.handshakeMicros { metrics.handshake.observe(Double(handshake) / 1e6) }
         if !record.firstSeenMidLife { metrics.duration.observe(Double(record.durationMicros) / 1e6) }
         records.append(record)
-        finished.add(machine.socket)
+        finished.add(machine.socket, endNs: record.endNs)
     }
 
     private mutating func remove(slot: Int) {

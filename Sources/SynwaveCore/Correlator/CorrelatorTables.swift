@@ -74,22 +74,37 @@ struct RecentListenerResets: Sendable {
     }
 }
 
-/// The last few thousand finished sockets, so that their late events (a destroy long after
-/// CLOSE, a duplicate) do not start a bogus record. Only a ring: adding is on every
-/// connection's path, searching only on the rare one (an event for an unknown socket).
+/// Recently finished sockets and when each ended, so that their late events (a destroy long
+/// after CLOSE, a duplicate, an opening transition that arrives after its own record) do not
+/// start a bogus record, or count a second open. Every new connection's first event is looked
+/// up here, so it is a direct-mapped table (multiply-shift on the cookie, no hashing of the
+/// identity): a newer socket landing on the same slot forgets the older one, as a ring would.
 struct RecentlyFinished: Sendable {
-    private var ring: [SocketIdentity] = []
-    private var next = 0
-    private let capacity = 4096
-
-    mutating func add(_ socket: SocketIdentity) {
-        if ring.count < capacity {
-            ring.append(socket)
-        } else {
-            ring[next] = socket
-            next = (next + 1) % capacity
-        }
+    /// A socket's identity value (cookies are small counters, kernel addresses are above
+    /// 0xffff800000000000: the value alone tells them apart) and when it ended; 0: empty.
+    private struct Entry {
+        var value: UInt64 = 0
+        var endNs: UInt64 = 0
     }
 
-    func contains(_ socket: SocketIdentity) -> Bool { ring.contains(socket) }
+    private static let slotBits = 12
+    private var entries = [Entry](repeating: Entry(), count: 1 << slotBits)
+    /// The latest end of any socket added: an event after it cannot be late for any of them.
+    private(set) var latestEndNs: UInt64 = 0
+
+    /// A socket whose record was written, and when its connection ended.
+    mutating func add(_ socket: SocketIdentity, endNs: UInt64) {
+        entries[Self.slot(socket)] = Entry(value: socket.value, endNs: endNs)
+        latestEndNs = max(latestEndNs, endNs)
+    }
+
+    /// When the socket's last recorded connection ended, if it is still remembered.
+    func endNs(of socket: SocketIdentity) -> UInt64? {
+        let entry = entries[Self.slot(socket)]
+        return entry.value == socket.value && entry.value != 0 ? entry.endNs : nil
+    }
+
+    private static func slot(_ socket: SocketIdentity) -> Int {
+        Int(truncatingIfNeeded: (socket.value &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - slotBits))
+    }
 }
