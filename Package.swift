@@ -41,6 +41,8 @@ let package = Package(
             pkgConfig: staticLibbpf ? nil : "libbpf",
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
+        // zlib's header: the logs' compressed rotations.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Pure: decoding, filtering, formatting. No I/O, no root.
         .target(name: "SynwaveCore", dependencies: ["CSynwaveABI"]),
         // Metric snapshots mirrored into swift-prometheus's registry: the exposition format for the
@@ -66,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "synwave",
             dependencies: [
-                "SynwaveCore", "SynwaveKernel", "SynwavePrometheus", "SynwaveReport",
+                "SynwaveCore", "SynwaveKernel", "SynwavePrometheus", "SynwaveReport", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -76,7 +78,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The self-contained build has libz.a linked in already (libbpfLinking).
+            linkerSettings: staticLibbpf ? [] : [.linkedLibrary("z")]
         ),
         // Traffic for the benchmark and the integration tests.
         .executableTarget(

@@ -103,6 +103,20 @@ final class ReportIntegrationTests: XCTestCase {
         XCTAssertTrue(lines.contains("server: reset_received ECONNRESET"), ladder.stdout)
         XCTAssertEqual(lines.last, "ended by a reset from the client")
 
+        // logrotate's compressed rotations are read like the others.
+        let rotated = daemon.directory + "/rotated"
+        try FileManager.default.createDirectory(atPath: rotated, withIntermediateDirectories: true)
+        for log in ["events.log", "metrics.log"] {
+            try FileManager.default.copyItem(atPath: daemon.logDirectory + "/" + log, toPath: rotated + "/" + log + ".2")
+            XCTAssertEqual(try SynwaveIntegrationTests.run("/bin/gzip", [rotated + "/" + log + ".2"]).status, 0)
+        }
+        let fromGzip = try SynwaveIntegrationTests.run(Harness.synwave, ["report", "--log-dir", rotated, "-o", rotated + "/page.html"])
+        XCTAssertEqual(fromGzip.status, 0, fromGzip.stderr)
+        let recordCount = records.filter { $0["type"] as? String == "connection" }.count
+        XCTAssertTrue(fromGzip.stderr.contains("from \(recordCount) records"), "\(recordCount) records: \(fromGzip.stderr)")
+        let gzipLadder = try SynwaveIntegrationTests.run(Harness.synwave, ["ladder", "--log-dir", rotated, "127.0.0.1:9"])
+        XCTAssertEqual(gzipLadder.stdout, refused.stdout)
+
         // Not found, and a log directory that is not there: one line each, and a failure.
         let missing = try SynwaveIntegrationTests.run(Harness.synwave, ["ladder", "--log-dir", daemon.logDirectory, "127.0.0.1:1"])
         XCTAssertEqual(missing.status, 1)

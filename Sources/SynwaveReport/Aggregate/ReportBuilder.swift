@@ -19,8 +19,6 @@ public struct ReportBuilder {
 
     public mutating func missing(_ path: String) { counts.missingLogs.append(path) }
 
-    public mutating func skippedCompressed(_ path: String) { counts.compressedSkipped.append(path) }
-
     /// One line without its newline. `complete`: false for a last line the file cut short.
     public mutating func add(line: Data, complete: Bool = true) {
         guard let counted = count(line, complete: complete) else { return }

@@ -71,8 +71,6 @@ public enum LogLine: Sendable {
 public struct LogReadCounts: Equatable, Sendable {
     public var files = 0
     public var missingLogs: [String] = []
-    /// Compressed rotations (logrotate's `.gz`), left unread.
-    public var compressedSkipped: [String] = []
     public var bytes: UInt64 = 0
     public var lines = 0
     public var records = 0
@@ -95,10 +93,6 @@ public struct LogReadCounts: Equatable, Sendable {
         if garbage > 0 { said.append("\(garbage) garbage line\(garbage == 1 ? "" : "s") skipped") }
         if torn > 0 { said.append("\(torn) torn line\(torn == 1 ? "" : "s") (cut short) skipped") }
         if otherTypes > 0 { said.append("\(otherTypes) line\(otherTypes == 1 ? "" : "s") of unknown type skipped") }
-        if !compressedSkipped.isEmpty {
-            said.append("\(compressedSkipped.count) compressed file\(compressedSkipped.count == 1 ? "" : "s") not read (gunzip to include): "
-                        + compressedSkipped.joined(separator: ", "))
-        }
         return said
     }
 }

@@ -35,7 +35,7 @@ struct LadderCommand: ParsableCommand {
     func run() throws {
         let files = try logs.files()
         let target = LadderSearch.target(parsing: target)!
-        let (paths, compressed) = LogFiles.rotations(of: files.eventLog)
+        let paths = LogFiles.rotations(of: files.eventLog)
         guard !paths.isEmpty else {
             StandardError.line("synwave: ladder: no event log at \(files.eventLog)")
             throw ExitCode.failure
@@ -56,7 +56,6 @@ struct LadderCommand: ParsableCommand {
         guard !connections.isEmpty else {
             let what = UInt64(self.target) != nil ? "with cookie \(self.target)" : "to \(self.target)"
             StandardError.line("synwave: ladder: no connection \(what) in \(paths.count) event log file\(paths.count == 1 ? "" : "s")"
-                + (compressed.isEmpty ? "" : " (\(compressed.count) compressed ones not read)")
                 + "; the event log keeps failed connections and a sample of clean ones (event_log_records = all keeps every one)")
             throw ExitCode.failure
         }

@@ -32,37 +32,46 @@ struct LogFiles {
         metricsLog = settings.metricsLogPath
     }
 
-    /// A log's rotations, oldest first (`path.N` … `path.1`), then the log itself; logrotate's
-    /// compressed ones apart.
-    static func rotations(of path: String) -> (files: [String], compressed: [String]) {
+    /// A log's rotations, oldest first (`path.N` … `path.1`, logrotate's `path.N.gz` among
+    /// them), then the log itself.
+    static func rotations(of path: String) -> [String] {
         let directory = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var numbered: [(Int, String)] = [], compressed: [String] = []
+        var numbered: [(Int, String)] = []
         for name in names where name.hasPrefix(base + ".") {
             var rest = name.dropFirst(base.count + 1)
-            let gz = rest.hasSuffix(".gz")
-            if gz { rest = rest.dropLast(3) }
+            if rest.hasSuffix(".gz") { rest = rest.dropLast(3) }
             guard let n = Int(rest) else { continue }
-            if gz { compressed.append(directory + "/" + name) } else { numbered.append((n, directory + "/" + name)) }
+            numbered.append((n, directory + "/" + name))
         }
-        var files = numbered.sorted { $0.0 > $1.0 }.map(\.1)
+        var files = numbered.sorted { ($0.0, $1.1) > ($1.0, $0.1) }.map(\.1)
         if FileManager.default.fileExists(atPath: path) { files.append(path) }
-        return (files, compressed.sorted())
+        return files
     }
 
     /// Each line without its newline; a last line without one comes with `complete` false.
-    /// With `containing`, only lines holding one of those byte strings.
+    /// With `containing`, only lines holding one of those byte strings. `.gz` files are
+    /// decompressed as they are read.
     static func eachLine(_ path: String, containing keys: [[UInt8]]? = nil, chunk: Int = 8 << 20,
                          _ body: (Data, _ complete: Bool) -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw LogFilesError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { try? handle.close() }
+        let read: () throws -> [UInt8]
+        if path.hasSuffix(".gz") {
+            let gzip = try GzipFile(path: path)
+            read = { try gzip.read(upTo: chunk) }
+        } else {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw LogFilesError("cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            read = {
+                do { return Array(try handle.read(upToCount: chunk) ?? Data()) } catch {
+                    throw LogFilesError("cannot read \(path): \((error as NSError).localizedDescription)")
+                }
+            }
+        }
         var buffer: [UInt8] = []
         while true {
-            let data: Data
-            do { data = try handle.read(upToCount: chunk) ?? Data() } catch {
-                throw LogFilesError("cannot read \(path): \((error as NSError).localizedDescription)")
-            }
+            let data = try read()
             if data.isEmpty { break }
             buffer.append(contentsOf: data)
             let consumed = buffer.withUnsafeBytes { raw -> Int in

@@ -41,8 +41,7 @@ struct Report: ParsableCommand {
         let sinceMs = since.flatMap(DurationText.parseNanoseconds).map { nowMs - Int64($0 / 1_000_000) }
         var builder = ReportBuilder(sinceUnixMs: sinceMs)
         for log in [files.eventLog, files.metricsLog] {
-            let (paths, compressed) = LogFiles.rotations(of: log)
-            compressed.forEach { builder.skippedCompressed($0) }
+            let paths = LogFiles.rotations(of: log)
             if paths.isEmpty { builder.missing(log) }
             for path in paths {
                 builder.startFile()
