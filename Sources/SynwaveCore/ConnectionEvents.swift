@@ -1,6 +1,6 @@
 /// Both ends of a connection as seen from this host. Listeners and mini-sockets only know
 /// their own side, so a reset they send takes the peer from the packet that caused it.
-public struct Endpoints: Equatable, Sendable {
+public struct Endpoints: Hashable, Sendable {
     public var localAddress: IPAddress
     public var localPort: UInt16
     public var remoteAddress: IPAddress
@@ -15,6 +15,17 @@ public struct Endpoints: Equatable, Sendable {
 
     /// Unset after CLOSE: the kernel zeroes ports and addresses when it unhashes a socket.
     public var isWiped: Bool { localPort == 0 && remotePort == 0 }
+
+    /// The same connection as its other end sees it.
+    public var mirrored: Endpoints {
+        Endpoints(localAddress: remoteAddress, localPort: remotePort, remoteAddress: localAddress, remotePort: localPort)
+    }
+
+    /// IPv4-mapped IPv6 addresses as IPv4: both ends of one connection then compare equal.
+    public var unmapped: Endpoints {
+        Endpoints(localAddress: localAddress.unmapped, localPort: localPort, remoteAddress: remoteAddress.unmapped,
+                  remotePort: remotePort)
+    }
 }
 
 public enum RetransmitKind: UInt8, Sendable, CaseIterable {

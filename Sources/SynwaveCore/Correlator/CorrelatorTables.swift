@@ -66,10 +66,9 @@ struct RecentListenerResets: Sendable {
 
     /// Whether a listener reset `tuple`'s connection: its local end is that reset's remote end.
     func contains(peerOf tuple: Endpoints, nearNs ns: UInt64) -> Bool {
-        entries.contains { entry in
-            entry.tuple.remoteAddress.unmapped == tuple.localAddress.unmapped && entry.tuple.remotePort == tuple.localPort
-                && entry.tuple.localAddress.unmapped == tuple.remoteAddress.unmapped && entry.tuple.localPort == tuple.remotePort
-                && (ns >= entry.ns ? ns - entry.ns : entry.ns - ns) <= windowNs
+        let peer = tuple.mirrored.unmapped
+        return entries.contains { entry in
+            entry.tuple.unmapped == peer && (ns >= entry.ns ? ns - entry.ns : entry.ns - ns) <= windowNs
         }
     }
 }

@@ -59,7 +59,7 @@ public struct EventLogSampler: Sendable {
     public private(set) var counts = EventLogCounts()
     /// The mirrored tuples of the last records logged: a clean record matching one is that
     /// connection's other end. Both ends' records come within moments of each other.
-    private var loggedMirrors = RecentTuples(capacity: 1024)
+    private var loggedMirrors = RecentlyKept<Endpoints, Void>(capacity: 1024)
 
     public init(policy: EventLogPolicy) {
         self.policy = policy
@@ -71,7 +71,7 @@ public struct EventLogSampler: Sendable {
             decision = .all
         } else if let reason = policy.notableReason(record) {
             decision = .notable(reason)
-        } else if let ends = record.endpoints, loggedMirrors.remove(Self.key(ends)) {
+        } else if let ends = record.endpoints, loggedMirrors.remove(ends.unmapped) != nil {
             decision = .otherEnd
         } else {
             // Counted, not random: the sample is every Nth clean connection, the first included.
@@ -80,44 +80,12 @@ public struct EventLogSampler: Sendable {
             cleanSeen &+= 1
         }
         if policy.records != .all, decision != .skipped, decision != .otherEnd, let ends = record.endpoints {
-            loggedMirrors.insert(Self.key(Endpoints(localAddress: ends.remoteAddress, localPort: ends.remotePort,
-                                                    remoteAddress: ends.localAddress, remotePort: ends.localPort)))
+            loggedMirrors.add((), for: ends.mirrored.unmapped)
         }
         counts.count(decision)
         return decision
     }
 
-    private static func key(_ e: Endpoints) -> RecentTuples.Key {
-        RecentTuples.Key(local: e.localAddress.unmapped, localPort: e.localPort, remote: e.remoteAddress.unmapped, remotePort: e.remotePort)
-    }
-}
-
-/// A bounded set of tuples: the oldest goes when a new one comes past `capacity`.
-struct RecentTuples: Sendable {
-    struct Key: Hashable, Sendable {
-        var local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16
-    }
-
-    let capacity: Int
-    private var members: Set<Key> = []
-    private var order: [Key] = []
-    private var next = 0
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    mutating func insert(_ key: Key) {
-        guard members.insert(key).inserted else { return }
-        if order.count < capacity {
-            order.append(key)
-        } else {
-            members.remove(order[next])
-            order[next] = key
-            next = (next + 1) % capacity
-        }
-    }
-
-    /// True if it was there (it is then forgotten: one other end per record).
-    mutating func remove(_ key: Key) -> Bool { members.remove(key) != nil }
 }
 
 /// Records by what the event log did with them: the `synwave_event_log_records_total` series.
