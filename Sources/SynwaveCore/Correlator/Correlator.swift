@@ -153,11 +153,9 @@ public struct Correlator: Sendable {
         }
         guard let slot = index.find(event.socket, machines) ?? rekeyedClone(event) else {
             // An event of a socket already recorded is late, unless it opens a new connection on
-            // it (connect() again): that one comes after the last one ended. A fresh opening
-            // transition, the usual case, after every recorded end, needs no lookup.
-            let opens = SocketMachine.startsConnection(event)
-            if !opens || event.timestampNs < finished.latestEndNs, let endedNs = finished.endNs(of: event.socket),
-               !opens || event.timestampNs < endedNs {
+            // it (connect() again): that one comes after the last one ended.
+            if let endedNs = finished.endNs(of: event.socket),
+               !SocketMachine.startsConnection(event) || event.timestampNs < endedNs {
                 metrics.lateEvents += 1
                 return
             }

@@ -88,13 +88,10 @@ struct RecentlyFinished: Sendable {
 
     private static let slotBits = 12
     private var entries = [Entry](repeating: Entry(), count: 1 << slotBits)
-    /// The latest end of any socket added: an event after it cannot be late for any of them.
-    private(set) var latestEndNs: UInt64 = 0
 
     /// A socket whose record was written, and when its connection ended.
     mutating func add(_ socket: SocketIdentity, endNs: UInt64) {
         entries[Self.slot(socket)] = Entry(value: socket.value, endNs: endNs)
-        latestEndNs = max(latestEndNs, endNs)
     }
 
     /// When the socket's last recorded connection ended, if it is still remembered.
