@@ -78,7 +78,7 @@ struct ReportPageTests {
         #expect(LadderSearch.target(parsing: "10.0.0.2:80") == .service(IPAddress(parsing: "10.0.0.2"), 80))
         #expect(LadderSearch.target(parsing: "[::1]:443") == .service(IPAddress(parsing: "::1"), 443))
         #expect(LadderSearch.target(parsing: ":80") == .service(nil, 80) && LadderSearch.target(parsing: "*:80") == .service(nil, 80))
-        for bad in ["", "x:80", "10.0.0.2", "10.0.0.2:0", "10.0.0.2:70000", "[::1]"] { #expect(LadderSearch.target(parsing: bad) == nil, "\(bad)") }
+        for bad in ["", "x:80", "10.0.0.2", "10.0.0.2:0", "10.0.0.2:70000", "[::1]", "::1:443", "[10.0.0.2]:80", ":x", "*:0"] { #expect(LadderSearch.target(parsing: bad) == nil, "\(bad)") }
 
         let client = Synthetic.client(Synthetic.clientHandshake + [(.finWait1, 5000), (.finWait2, 5100), (.close, 6000)])
         let server = Synthetic.server(Synthetic.serverHandshake + [(.closeWait, 4900), (.lastAck, 5800), (.close, 5900)])

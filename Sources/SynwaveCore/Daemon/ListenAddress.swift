@@ -1,4 +1,5 @@
-/// Where the daemon serves `/metrics`: an IP address and a port (`127.0.0.1:9086`, `[::1]:9086`).
+/// An IP address and a port (`127.0.0.1:9086`, `[::1]:9086`): where the daemon serves `/metrics`,
+/// and the service `synwave ladder` looks for.
 public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     public var ip: IPAddress
     public var port: UInt16

@@ -56,11 +56,12 @@ public struct LadderSearch: Sendable {
     /// `COOKIE` (digits), `ADDR:PORT`, `[IPv6]:PORT`, or `:PORT` / `*:PORT` for any address.
     public static func target(parsing text: String) -> Target? {
         if let cookie = UInt64(text) { return .cookie(cookie) }
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
-        var host = String(text[..<colon])
-        if host.isEmpty || host == "*" { return .service(nil, port) }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let address = IPAddress(parsing: host) else { return nil }
-        return .service(address, port)
+        for anyAddress in [":", "*:"] where text.hasPrefix(anyAddress) {
+            guard let port = UInt16(text.dropFirst(anyAddress.count)), port > 0 else { return nil }
+            return .service(nil, port)
+        }
+        // The same rules as metrics_listen: brackets exactly around IPv6.
+        guard let service = ListenAddress(parsing: text) else { return nil }
+        return .service(service.ip, service.port)
     }
 }
