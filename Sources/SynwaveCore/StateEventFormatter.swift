@@ -134,6 +134,27 @@ public struct StateEventFormatter: Sendable {
         out.append(decimal: UInt64(wall % 1_000_000_000 / 1_000_000), width: 3)
     }
 
+    /// YYYY-MM-DD
+    private static func appendDate(_ p: tm, to out: inout [UInt8]) {
+        out.append(decimal: UInt64(p.tm_year + 1900))
+        out.append(UInt8(ascii: "-"))
+        out.append(decimal: UInt64(p.tm_mon + 1), width: 2)
+        out.append(UInt8(ascii: "-"))
+        out.append(decimal: UInt64(p.tm_mday), width: 2)
+    }
+
+    /// A unix time in UTC for people (`synwave report`): `2026-12-06 02:40:00`, or `02:40:00`.
+    public static func utcText(unixSeconds: Int64, withDate: Bool) -> String {
+        let p = brokenDown(unixSeconds, utc: true)
+        var out: [UInt8] = []
+        if withDate {
+            appendDate(p, to: &out)
+            out.append(UInt8(ascii: " "))
+        }
+        appendTimeOfDay(p, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// HH:MM:SS
     private static func appendTimeOfDay(_ p: tm, to out: inout [UInt8]) {
         out.append(decimal: UInt64(p.tm_hour), width: 2)
@@ -167,11 +188,7 @@ public struct StateEventFormatter: Sendable {
         appendTime(bootNs, offset: offset, cache: &cache, to: &out) { second in
             let p = brokenDown(second, utc: true)
             var prefix: [UInt8] = []
-            prefix.append(decimal: UInt64(p.tm_year + 1900))
-            prefix.append(UInt8(ascii: "-"))
-            prefix.append(decimal: UInt64(p.tm_mon + 1), width: 2)
-            prefix.append(UInt8(ascii: "-"))
-            prefix.append(decimal: UInt64(p.tm_mday), width: 2)
+            appendDate(p, to: &prefix)
             prefix.append(UInt8(ascii: "T"))
             appendTimeOfDay(p, to: &prefix)
             prefix.append(UInt8(ascii: "."))

@@ -91,5 +91,6 @@ struct LogReadingTests {
         #expect(RFC3339.unixMilliseconds("2026-13-06T02:40:00Z") == nil)
         #expect(RFC3339.unixMilliseconds("2026-12-06 02:40:00Z") == nil)
         #expect(RFC3339.unixMilliseconds("") == nil)
+        #expect(HTMLText.utc(1_796_524_800_123) == "2026-12-06 02:40:00" && HTMLText.utc(1_796_524_800_123, date: false) == "02:40:00")
     }
 }

@@ -1,3 +1,5 @@
+import SynwaveCore
+
 /// Text safe inside HTML and SVG elements and attribute values.
 enum HTMLText {
     static func escaped(_ text: String) -> String {
@@ -31,27 +33,7 @@ enum HTMLText {
 
     /// UTC wall time of a unix-ms instant: `2026-12-06 02:40:00`, or only the time of day.
     static func utc(_ unixMs: Int64, date: Bool = true) -> String {
-        let seconds = unixMs / 1000
-        let day = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let second = seconds - day * 86_400
-        let time = two(second / 3600) + ":" + two(second / 60 % 60) + ":" + two(second % 60)
-        guard date else { return time }
-        let (y, m, d) = civil(fromDays: day)
-        return "\(y)-\(two(Int64(m)))-\(two(Int64(d))) \(time)"
-    }
-
-    private static func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-
-    /// Howard Hinnant's civil_from_days.
-    private static func civil(fromDays z0: Int64) -> (Int64, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = Int(doy - (153 * mp + 2) / 5 + 1)
-        let m = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        let seconds = unixMs >= 0 ? unixMs / 1000 : (unixMs - 999) / 1000
+        return StateEventFormatter.utcText(unixSeconds: seconds, withDate: date)
     }
 }
