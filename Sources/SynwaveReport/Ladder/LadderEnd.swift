@@ -28,15 +28,3 @@ extension Ladder.End {
 
     public var title: String { "\(role.rawValue)\(remote ? " (remote)" : "") \(endpoint)" }
 }
-
-/// 1,001 B, 12.5 KiB, 3.0 MiB.
-enum ByteCount {
-    static func text(_ bytes: UInt64) -> String {
-        if bytes < 10_240 { return "\(bytes) B" }
-        let units = ["KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes) / 1024
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return "\((value * 10).rounded() / 10) \(units[unit])"
-    }
-}

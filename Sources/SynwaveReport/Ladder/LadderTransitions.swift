@@ -59,7 +59,7 @@ extension Ladder {
             if new == .established {
                 var data = Action(sortNs: at, atNs: nil, side: side, state: nil)
                 if let sent = r.bytesSent, let received = r.bytesReceived {
-                    data.note = "bytes_sent \(ByteCount.text(sent)), bytes_received \(ByteCount.text(received))"
+                    data.note = "bytes_sent \(ByteSize.text(sent)), bytes_received \(ByteSize.text(received))"
                 }
                 let lost = Int(r.retransmits.data) + Int(r.retransmits.tlp)
                 if lost > 0 {
