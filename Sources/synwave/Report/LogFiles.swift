@@ -1,5 +1,6 @@
 import Foundation
 import SynwaveCore
+import SynwaveKernel
 import SynwaveReport
 
 /// The daemon's logs on disk: which files, in which order, and their lines.
@@ -12,8 +13,9 @@ struct LogFiles {
         var settings = DaemonConfig()
         if let config {
             let text: String
-            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-                throw LogFilesError("config \(config): cannot read it: \((error as NSError).localizedDescription)")
+            // Read, and its failure said, as the daemon reads its --config.
+            do { text = try Preflight.readFile(config) } catch {
+                throw LogFilesError("config \(config): cannot read it: \(error)")
             }
             do throws(DaemonConfigError) { try DaemonConfigParser.apply(file: text, path: config, to: &settings) } catch {
                 throw LogFilesError("\(error)")
