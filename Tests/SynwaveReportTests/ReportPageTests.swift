@@ -50,6 +50,7 @@ struct ReportPageTests {
         #expect(html.contains(#"<tr data-end="refused">"#) && html.contains(#"<td class="count" data-value="3">3</td><td class="logged" data-value="3">"#))
         #expect(html.contains(#"<tr data-key="10.0.0.2:80"><td>10.0.0.2:80</td><td class="count" data-value="3">"#))
         #expect(html.contains("&lt;evil&gt; (client)") && !html.contains("<evil>"))
+        #expect(html.contains("3 records (0 of them sampled clean ones), 0 listener events, 2 metrics snapshots"))
         #expect(html.components(separatedBy: "<svg id=\"ladder-").count - 1 == 1, "three refusals tell one story: drawn once")
     }
 

@@ -59,7 +59,10 @@ public struct ReportPage {
         html += section("The worst failed connections", id: "ladders",
                         note: "Each end's transitions as recorded; arrows are the segments they imply. Dashed: retransmitted. Red: resets.",
                         body: ladderDiagrams())
-        html += "<footer>synwave report · \(HTMLText.number(Double(c.lines))) lines from \(c.files) file\(c.files == 1 ? "" : "s"), \(HTMLText.number(Double(c.bytes))) bytes</footer>\n"
+        html += "<footer>synwave report · \(HTMLText.number(Double(c.lines))) lines from \(c.files) file\(c.files == 1 ? "" : "s"), "
+            + "\(HTMLText.number(Double(c.bytes))) bytes: \(c.records) records (\(c.sampledRecords) of them sampled clean ones), "
+            + "\(c.listenerEvents) listener events, \(c.metricsLines) metrics snapshots, \(c.outsideRange) lines before --since; "
+            + "\(m.restarts) daemon restart\(m.restarts == 1 ? "" : "s") in range</footer>\n"
         html += "</body></html>\n"
         return html
     }
