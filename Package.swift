@@ -93,6 +93,6 @@ let package = Package(
         .testTarget(name: "SynwaveCoreTests", dependencies: ["SynwaveCore", "CSynwaveABI"]),
         .testTarget(name: "SynwaveReportTests", dependencies: ["SynwaveReport", "SynwaveCore"]),
         .testTarget(name: "SynwavePrometheusTests", dependencies: ["SynwavePrometheus", "SynwaveCore"]),
-        .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel"]),
+        .testTarget(name: "SynwaveIntegrationTests", dependencies: ["SynwaveCore", "SynwaveKernel", "CSynwaveABI"]),
     ]
 )

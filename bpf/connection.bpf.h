@@ -9,9 +9,17 @@
  *     follows in the same call, so the record then goes out at tcp_destroy_sock;
  *   - at tcp_destroy_sock, when CLOSE deferred it or never ran (the kernel skipped the firing);
  *   - at CLOSE -> SYN_SENT on a socket that already had a connection (connect() again).
- * Socket storage is the kernel's per-socket slot: found through the socket itself, created on
- * the first event and freed with the socket, so there is no shared table to hash into, fill,
- * or clean up. Needs bpf_sk_storage_get in tracing programs (5.11+) and tp_btf everywhere.
+ * The running records live in a preallocated table of slots (struct synwave_connection_slot),
+ * found by the socket's cookie: a slot is claimed with a compare-and-swap by the socket's first
+ * event and freed at tcp_destroy_sock. Measured at the machine's maximum connection rate, socket
+ * storage (BPF_MAP_TYPE_SK_STORAGE) cost about 13% of the traffic's throughput and this table
+ * about 3%: storage is allocated and charged per socket and freed through RCU, the table never
+ * allocates (docs/connection-records.md). A socket that finds all its ways taken is counted as
+ * untracked. A slot whose record went out can be taken by another socket before its own socket
+ * ends (tcp_destroy_sock skipped). A slot whose socket ended while the kernel ran no program
+ * (neither CLOSE nor tcp_destroy_sock) is found by user space, which asks sock_diag whether the
+ * socket is gone, then takes the slot and sends its record (ConnectionTable). Needs tp_btf
+ * everywhere and BPF atomics (5.12+).
  *
  * Every event still goes out as it happens while user space asks for it (synwave_live), marked
  * SYNWAVE_EVF_LIVE: `tail --events` sees them, the correlator ignores them.
@@ -24,10 +32,11 @@
 #define SYNWAVE_SHUTDOWN_MASK 3 /* RCV_SHUTDOWN | SEND_SHUTDOWN, include/net/sock.h */
 
 typedef struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct synwave_connection);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* user space sweeps it (ConnectionTable) */
+	__uint(max_entries, SYNWAVE_CONNECTION_SLOTS);
+	__type(key, __u32);
+	__type(value, struct synwave_connection_slot);
 } synwave_connections_map;
 
 typedef struct {
@@ -88,12 +97,75 @@ static __always_inline int synwave_sends_per_event(void)
 	return !cfg.assemble_connections || synwave_live_events();
 }
 
-/* The socket's connection, created (zeroed) by its first event; counted when it cannot be. */
-static __always_inline struct synwave_connection *synwave_connection_at(struct sock *sk, __u64 now)
+static __always_inline struct synwave_connection_slot *synwave_connection_slot_at(__u64 cookie, __u32 way)
 {
-	struct synwave_connection *c = bpf_sk_storage_get(&connections, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	/* Fibonacci hashing: cookies come in per-CPU runs, so their low bits alone would cluster. */
+	__u32 index = (__u32)((cookie * 0x9E3779B97F4A7C15ull) >> 32);
+
+	index = (index + way) & (SYNWAVE_CONNECTION_SLOTS - 1);
+	return bpf_map_lookup_elem(&connections, &index);
+}
+
+/* The socket's running record, or NULL when it has none. */
+static __always_inline struct synwave_connection *synwave_connection_find(__u64 cookie)
+{
+	struct synwave_connection_slot *slot;
+
+	if (!cookie)
+		return NULL;
+	for (__u32 way = 0; way < SYNWAVE_CONNECTION_WAYS; way++) {
+		slot = synwave_connection_slot_at(cookie, way);
+		if (slot && slot->cookie == cookie)
+			return &slot->conn;
+	}
+	return NULL;
+}
+
+/* Takes a free slot (or, failing that, one whose record went out) for the cookie. */
+static __always_inline struct synwave_connection *synwave_connection_claim(__u64 cookie)
+{
+	struct synwave_connection_slot *slot;
+	__u64 seen;
+
+	for (__u32 pass = 0; pass < 2; pass++) {
+		for (__u32 way = 0; way < SYNWAVE_CONNECTION_WAYS; way++) {
+			slot = synwave_connection_slot_at(cookie, way);
+			if (!slot)
+				continue;
+			seen = slot->cookie;
+			if (pass == 0 ? seen != 0 : !(slot->conn.flags & SYNWAVE_CONN_EMITTED))
+				continue;
+			if (__sync_val_compare_and_swap(&slot->cookie, seen, cookie) != seen)
+				continue;
+			__builtin_memset(&slot->conn, 0, sizeof(slot->conn));
+			return &slot->conn;
+		}
+	}
+	return NULL;
+}
+
+/* At the socket's end: its slot is free again (unless another socket took it meanwhile). */
+static __always_inline void synwave_connection_release(__u64 cookie)
+{
+	struct synwave_connection_slot *slot;
+
+	for (__u32 way = 0; way < SYNWAVE_CONNECTION_WAYS; way++) {
+		slot = synwave_connection_slot_at(cookie, way);
+		if (slot && slot->cookie == cookie) {
+			__sync_val_compare_and_swap(&slot->cookie, cookie, 0);
+			return;
+		}
+	}
+}
+
+/* The socket's connection, created (zeroed) by its first event; counted when it cannot be. */
+static __always_inline struct synwave_connection *synwave_connection_at(struct sock *sk, __u64 cookie, __u64 now)
+{
+	struct synwave_connection *c = synwave_connection_find(cookie);
 	__u32 pid;
 
+	if (!c && cookie)
+		c = synwave_connection_claim(cookie);
 	if (!c) {
 		synwave_count(SYNWAVE_COUNTER_CONNECTION_UNTRACKED);
 		return NULL;
@@ -108,9 +180,14 @@ static __always_inline struct synwave_connection *synwave_connection_at(struct s
 	return c;
 }
 
+/* The socket's connection by its cookie (the stored one when a program already made it). */
 static __always_inline struct synwave_connection *synwave_connection_of(struct sock *sk)
 {
-	return synwave_connection_at(sk, bpf_ktime_get_boot_ns());
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+	if (!cookie)
+		cookie = bpf_get_socket_cookie(sk);
+	return synwave_connection_at(sk, cookie, bpf_ktime_get_boot_ns());
 }
 
 /* The owner's own system call made this event: the current task is the socket's owner. */
@@ -200,7 +277,7 @@ static __always_inline int synwave_closing_in_close(struct sock *sk)
 static __always_inline void synwave_connection_state(struct sock *sk, __u64 cookie, int oldstate, int newstate)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
-	struct synwave_connection *c = synwave_connection_at(sk, now);
+	struct synwave_connection *c = synwave_connection_at(sk, cookie, now);
 	struct tcp_sock *tp;
 
 	if (!c)
@@ -210,7 +287,7 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 		if (!(c->flags & SYNWAVE_CONN_EMITTED))
 			synwave_connection_send(c, sk, cookie, 0);
 		__builtin_memset(c, 0, sizeof(*c));
-		c = synwave_connection_at(sk, now);
+		c = synwave_connection_at(sk, cookie, now);
 		if (!c)
 			return;
 	}
@@ -240,15 +317,18 @@ static __always_inline void synwave_connection_state(struct sock *sk, __u64 cook
 		synwave_connection_send(c, sk, cookie, 0);
 }
 
-/* tcp_destroy_sock: the record goes out now unless CLOSE already sent it. */
+/* tcp_destroy_sock: the record goes out now unless CLOSE already sent it; the slot is freed. */
 static __always_inline void synwave_connection_destroyed(struct sock *sk, __u64 cookie)
 {
-	struct synwave_connection *c = bpf_sk_storage_get(&connections, sk, NULL, 0);
+	struct synwave_connection *c = synwave_connection_find(cookie);
 
-	if (!c || (c->flags & SYNWAVE_CONN_EMITTED))
+	if (!c)
 		return;
-	synwave_connection_error(c, sk);
-	synwave_connection_send(c, sk, cookie, SYNWAVE_CONN_DESTROYED);
+	if (!(c->flags & SYNWAVE_CONN_EMITTED)) {
+		synwave_connection_error(c, sk);
+		synwave_connection_send(c, sk, cookie, SYNWAVE_CONN_DESTROYED);
+	}
+	synwave_connection_release(cookie);
 }
 
 /* inet_sk_error_report: as SocketMachine.apply(error). */

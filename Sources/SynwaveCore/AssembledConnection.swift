@@ -1,4 +1,4 @@
-/// One connection as the kernel assembled it in socket storage (SYNWAVE_EVENT_CONNECTION,
+/// One connection as the kernel assembled it (SYNWAVE_EVENT_CONNECTION,
 /// bpf/connection.bpf.h): everything its per-event records would have carried, sent once.
 public struct AssembledConnection: Equatable, Sendable {
     /// One kept transition.

@@ -28,7 +28,7 @@ public enum Feature: String, CaseIterable, Sendable, Codable {
         case .listenerOverflow: "accept queue overflow drops per listener (skb:kfree_skb)"
         case .listenerIterator: "every listener's queues at a poll, SYN queue exact (marked at sock:inet_sock_set_state)"
         case .listenerWalk: "every listener's queues at a poll, walking each namespace's TCP sockets (iter/tcp)"
-        case .connectionRecords: "one record per connection assembled in socket storage; events only on demand (tp_btf, 5.11+)"
+        case .connectionRecords: "one record per connection assembled in the kernel; events only on demand (tp_btf, 5.12+)"
         }
     }
 }

@@ -32,7 +32,7 @@ public struct TracerOptions: Sendable {
     public var ringBufferBytes: UInt32 = 16 << 20
     /// At most one accept-overflow event per listener in this time (the count is kept in full in the kernel).
     public var listenerReportIntervalNs: UInt64 = 1_000_000_000
-    /// Assemble each connection in socket storage and send it once (where every socket feature
+    /// Assemble each connection in the kernel and send it once (where every socket feature
     /// is on tp_btf and the kernel allows it); false: every event goes out, user space assembles.
     public var assembleConnections = true
     /// Namespaces whose connections the kernel's per-event counters count (the daemon's
@@ -121,11 +121,17 @@ public final class KernelTracer: @unchecked Sendable {
     private let firings: FiringCheck
     /// Connections come assembled (SYNWAVE_EVENT_CONNECTION); per-event records only on demand.
     public let assemblesConnections: Bool
+    /// The running records of assembled connections, swept for sockets that ended unseen (nil
+    /// without assembly, or where the map could not be mapped).
+    public let connectionTable: ConnectionTable?
 
     private init(features: [FeatureStatus], options: TracerOptions, object: BPFObject, rings: PerCPURings,
                  links: [BPFLink], programs: [BPFProgram], assembles: Bool) {
         self.features = features
         assemblesConnections = assembles
+        connectionTable = assembles ? (try? object.map(named: "connections")).flatMap {
+            try? ConnectionTable(mapFD: $0.fd, slots: Int(SYNWAVE_CONNECTION_SLOTS))
+        } : nil
         self.options = options
         self.object = object
         self.rings = rings
@@ -278,7 +284,7 @@ public final class KernelTracer: @unchecked Sendable {
                 let names = (classic.isEmpty ? [Feature.stateChanges, .socketEnd].filter { plan.modes[$0] != .btf } : classic)
                 status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .off,
                                        detail: "\(names.map(\.rawValue).joined(separator: ", ")) not on tp_btf: classic "
-                                           + "tracepoints have no socket storage; every event goes out, user space assembles")
+                                           + "tracepoints cannot assemble connections; every event goes out, user space assembles")
             } else if case .some(.some(let reason)) = failure {
                 status = FeatureStatus(name: Feature.connectionRecords.rawValue, attachment: .off,
                                        detail: "tp_btf: \(reason); every event goes out, user space assembles")
@@ -347,6 +353,8 @@ public final class KernelTracer: @unchecked Sendable {
         }
         let rings = try PerCPURings(cpus: possibleCPUs, bytesPerRing: options.bytesPerRing)
         try rings.useAsTemplate(of: object.map(named: "rings"))
+        // Its 13 MB only where connections are assembled.
+        if !assembles { try object.map(named: "connections").setMaxEntries(1) }
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
             cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0,

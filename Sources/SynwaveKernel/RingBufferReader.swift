@@ -10,6 +10,9 @@ public struct ReaderStats: Sendable, Equatable {
     public var decodeErrors: UInt64 = 0
     /// Decoded events dropped because the consumer fell too far behind.
     public var droppedInUserSpace: UInt64 = 0
+    /// Connection records taken from the kernel's table: their sockets ended while the kernel
+    /// ran no program (`ConnectionTable`).
+    public var recoveredFromTable: UInt64 = 0
 }
 
 /// Drains the per-CPU ring buffers on its own thread (never on the cooperative pool), decodes
@@ -40,6 +43,9 @@ public final class RingBufferReader: @unchecked Sendable {
     /// Decoded, waiting to be released in time order, with what was counted since the last flush.
     private let intake: RecordIntake
     private var pollsSinceYield = 0
+    private var nextSweepNs: UInt64 = 0
+    /// How often, and after how long, unsent records of the kernel's table are looked at.
+    private static let sweepAfterNs: UInt64 = 10_000_000_000
 
     public init(tracer: KernelTracer, pollIntervalMs: Int32 = 10, maxBatch: Int = 4096, queuedBatches: Int = 1024) {
         self.tracer = tracer
@@ -89,6 +95,7 @@ public final class RingBufferReader: @unchecked Sendable {
                 let drainStartNs = Clocks.bootNs()
                 try ring.consume()
                 flush(upTo: holdNs.map { drainStartNs > $0 ? drainStartNs - $0 : 0 } ?? .max)
+                sweepIfDue(nowNs: drainStartNs)
             }
         } catch {
             failure = error
@@ -105,6 +112,22 @@ public final class RingBufferReader: @unchecked Sendable {
             return state.waiters
         }
         waiters.forEach { $0.resume() }
+    }
+
+    /// Records of sockets that ended unseen, taken from the kernel's table every `sweepAfterNs`.
+    private func sweepIfDue(nowNs: UInt64) {
+        guard let table = tracer.connectionTable, nowNs >= nextSweepNs else { return }
+        if nextSweepNs != 0 {
+            let recovered = table.sweep(firstSeenBefore: nowNs &- Self.sweepAfterNs, nowNs: nowNs)
+            if !recovered.isEmpty {
+                let dropped = continuation.yield(recovered)
+                counters.withLock {
+                    $0.recoveredFromTable += UInt64(recovered.count)
+                    if case .dropped = dropped { $0.droppedInUserSpace += UInt64(recovered.count) }
+                }
+            }
+        }
+        nextSweepNs = nowNs &+ Self.sweepAfterNs
     }
 
     /// Hands over the staged events stamped at or before `cutoffNs`, in batches of at most `maxBatch`.

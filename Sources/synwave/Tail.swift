@@ -127,7 +127,7 @@ struct Tail: AsyncParsableCommand {
         let user = reader.stats
         let records = printer.metrics.connectionsEnded.all.reduce(0) { $0 + $1.1 }
         StandardError.line("synwave: \(user.received) events received (\(user.stateChanges) state changes, "
-            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel" : "every event sent")), "
+            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel, \(user.recoveredFromTable) recovered from its table" : "every event sent")), "
             + "\(records) connection records, \(printer.shown) shown, "
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace) dropped in user space, "

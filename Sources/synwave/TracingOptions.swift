@@ -13,7 +13,7 @@ struct TracingOptions: ParsableArguments {
     @Option(help: "How to attach: btf (tp_btf), tracepoint (classic), or auto (per feature, btf else tracepoint).")
     var attach: AttachMode = .auto
 
-    @Option(help: ArgumentHelp("Where connections are assembled: kernel (one record per connection from socket storage, "
+    @Option(help: ArgumentHelp("Where connections are assembled: kernel (one record per connection, assembled by the BPF programs, "
                                + "where every socket feature is on tp_btf) or user (every event goes out).", valueName: "where"))
     var assemble: Assembly = .kernel
 

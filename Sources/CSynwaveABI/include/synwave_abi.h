@@ -27,7 +27,7 @@ enum synwave_event_type {
 	SYNWAVE_EVENT_RESET = 3,      /* tcp_send_reset or tcp_receive_reset */
 	SYNWAVE_EVENT_SOCKET = 4,     /* inet_sk_error_report or tcp_destroy_sock */
 	SYNWAVE_EVENT_LISTENER = 5,   /* a listener's queue reached its limit or overflowed */
-	SYNWAVE_EVENT_CONNECTION = 6, /* one socket's connection, assembled in socket storage */
+	SYNWAVE_EVENT_CONNECTION = 6, /* one socket's connection, assembled in the kernel */
 };
 
 /* What a retransmitted segment was. */
@@ -316,6 +316,10 @@ struct synwave_listener_record {
 _Static_assert(sizeof(struct synwave_listener_record) == 64, "synwave_listener_record ABI");
 
 #define SYNWAVE_CONNECTION_TRANSITIONS 6
+/* Slots of the BPF map "connections" (a power of two): sockets open at once that can be assembled */
+#define SYNWAVE_CONNECTION_SLOTS 65536
+/* Slots a socket may take, from the one its cookie hashes to */
+#define SYNWAVE_CONNECTION_WAYS 4
 
 /* Per-connection retransmit counters, by what was retransmitted (SYN-ACKs are the listener's). */
 enum synwave_connection_retransmit {
@@ -337,7 +341,7 @@ enum synwave_connection_flags {
 };
 
 /*
- * One socket's connection, kept in BPF socket storage from its first transition (or first
+ * One socket's connection, kept in a slot of the BPF map "connections" from its first transition (or first
  * retransmit or reset) and sent once, at CLOSE or at tcp_destroy_sock (bpf/connection.bpf.h).
  * A record of everything user space needs to build the connection's record: the per-event
  * records it replaces carried nothing more.
@@ -366,6 +370,15 @@ struct synwave_connection {
 };
 _Static_assert(sizeof(struct synwave_connection) == 192, "synwave_connection ABI");
 
+/* One slot of the BPF map "connections": the running record of the socket whose cookie holds it.
+ * cookie 0 is free; a slot whose record went out (SYNWAVE_CONN_EMITTED) only waits for its
+ * socket's end and may be taken by another socket. */
+struct synwave_connection_slot {
+	__u64 cookie;
+	struct synwave_connection conn;
+};
+_Static_assert(sizeof(struct synwave_connection_slot) == 200, "synwave_connection_slot ABI");
+
 /* SYNWAVE_EVENT_CONNECTION. The header's time is when the record was sent. */
 struct synwave_connection_event {
 	struct synwave_event_header hdr;
@@ -390,7 +403,7 @@ struct synwave_bpf_config {
 	/* 1 when the state program runs on tp_btf (socket cookies): classic-tracepoint programs of
 	 * other features then identify sockets by their stored cookie too, not by address. */
 	__u32 cookie_identity;
-	/* 1: connections are assembled in socket storage (tp_btf, 5.11+), not sent per event */
+	/* 1: connections are assembled in the map "connections" (tp_btf, 5.12+), not sent per event */
 	__u32 assemble_connections;
 	/* 1: the per-event counters of assembled connections count only the namespaces in the
 	 * counted_netns map (the daemon's only_netns), as its records do */

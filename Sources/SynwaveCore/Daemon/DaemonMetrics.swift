@@ -27,6 +27,9 @@ public struct TracerHealth: Equatable, Sendable {
     public var droppedInUserSpace: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     public var listenersUntracked: UInt64 = 0
+    /// Records taken from the kernel's table of assembled connections: their sockets ended while
+    /// the kernel ran no program for them.
+    public var recoveredFromTable: UInt64 = 0
     /// What the programs counted of the connections they assembled (zero without assembly).
     public var kernelConnections = KernelConnectionCounts()
     public var bpfStatsEnabled = false
@@ -236,9 +239,12 @@ public struct DaemonMetrics: Sendable {
                     "Idle sockets (close_check_after) looked up in the kernel's socket table and found open.", connections.idleSocketsConfirmed),
             counter("synwave_late_events_total", "Events of a socket whose record was already written.", connections.lateEvents),
             counter("synwave_connection_records_assembled_total",
-                    "Connection records the kernel assembled in socket storage (feature connection_records).", t.kernelConnections.records),
+                    "Connection records the kernel assembled (feature connection_records).", t.kernelConnections.records),
+            counter("synwave_connection_records_recovered_total",
+                    "Assembled records taken from the kernel's table after their socket ended unseen (no program ran for its end).",
+                    t.recoveredFromTable),
             counter("synwave_connections_untracked_total",
-                    "Sockets whose kernel storage could not be created: no record (counted in the other metrics).", t.kernelConnections.untracked),
+                    "Sockets that found no free slot in the kernel's table of connections: no record (counted in the other metrics).", t.kernelConnections.untracked),
             counter("synwave_resets_after_record_total",
                     "Resets on a socket after its assembled record went out: in the metrics, not in the record.", t.kernelConnections.afterRecord),
             labeledCounter("synwave_event_log_records_total",

@@ -152,7 +152,7 @@ struct Daemon: AsyncParsableCommand {
         let kernel = (try? tracer.stats()) ?? TracerStats()
         let records = pipeline.metrics.metrics.connectionsEnded.all.reduce(0) { $0 + $1.1 }
         StandardError.line("synwave: daemon stopped: \(user.received) events received (\(user.stateChanges) state changes, "
-            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel" : "every event sent")), "
+            + "\(tracer.assemblesConnections ? "\(kernel.connections.records) connections assembled in the kernel, \(user.recoveredFromTable) recovered from its table" : "every event sent")), "
             + "\(records) connection records, "
             + "\(kernel.lossSummary), "
             + "\(user.droppedInUserSpace + pipeline.metrics.droppedEvents) dropped in user space, "

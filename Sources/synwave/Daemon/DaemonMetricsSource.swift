@@ -54,6 +54,7 @@ final class DaemonMetricsSource: @unchecked Sendable {
         health.lostNotRunWhileInitRan = kernel.notRunWhileInitRan
         health.droppedInUserSpace = reader.droppedInUserSpace + pipeline.droppedEvents
         health.decodeErrors = reader.decodeErrors
+        health.recoveredFromTable = reader.recoveredFromTable
         health.listenersUntracked = kernel.listenersUntracked
         health.kernelConnections = kernel.connections
         health.bpfStatsEnabled = KernelTracer.bpfStatsEnabled
