@@ -104,6 +104,8 @@ public final class RingBufferReader: @unchecked Sendable {
         // Final drain: whatever was submitted before the programs were detached, all released.
         do { try ring.consume() } catch { failure = failure ?? error }
         flush(upTo: .max)
+        // And the records of sockets that ended unseen, however recently.
+        sweep(firstSeenBefore: .max, nowNs: Clocks.bootNs())
         continuation.finish()
         let waiters = completion.withLock { state in
             state.done = true
@@ -116,18 +118,20 @@ public final class RingBufferReader: @unchecked Sendable {
 
     /// Records of sockets that ended unseen, taken from the kernel's table every `sweepAfterNs`.
     private func sweepIfDue(nowNs: UInt64) {
-        guard let table = tracer.connectionTable, nowNs >= nextSweepNs else { return }
-        if nextSweepNs != 0 {
-            let recovered = table.sweep(firstSeenBefore: nowNs &- Self.sweepAfterNs, nowNs: nowNs)
-            if !recovered.isEmpty {
-                let dropped = continuation.yield(recovered)
-                counters.withLock {
-                    $0.recoveredFromTable += UInt64(recovered.count)
-                    if case .dropped = dropped { $0.droppedInUserSpace += UInt64(recovered.count) }
-                }
-            }
-        }
+        guard nowNs >= nextSweepNs else { return }
+        if nextSweepNs != 0 { sweep(firstSeenBefore: nowNs &- Self.sweepAfterNs, nowNs: nowNs) }
         nextSweepNs = nowNs &+ Self.sweepAfterNs
+    }
+
+    private func sweep(firstSeenBefore cutoffNs: UInt64, nowNs: UInt64) {
+        guard let table = tracer.connectionTable else { return }
+        let recovered = table.sweep(firstSeenBefore: cutoffNs, nowNs: nowNs)
+        guard !recovered.isEmpty else { return }
+        let dropped = continuation.yield(recovered)
+        counters.withLock {
+            $0.recoveredFromTable += UInt64(recovered.count)
+            if case .dropped = dropped { $0.droppedInUserSpace += UInt64(recovered.count) }
+        }
     }
 
     /// Hands over the staged events stamped at or before `cutoffNs`, in batches of at most `maxBatch`.

@@ -82,6 +82,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
             // A fresh array: the last one went to the outputs, and clearing it would copy it.
             records = []
             var prepared = prepare(batch)
+            // At most about one record per event: grown by appends, the array was copied repeatedly.
+            records.reserveCapacity(prepared.events.count)
             for event in prepared.events { correlator.process(event, into: &records) }
             let now = Clocks.bootNs()
             correlator.tick(nowNs: now, into: &records)
