@@ -28,6 +28,7 @@
 #define SYNWAVE_CONNECTION_BPF_H
 
 #include "tuple.bpf.h"
+#include "cgroup.bpf.h"
 
 #define SYNWAVE_SHUTDOWN_MASK 3 /* RCV_SHUTDOWN | SEND_SHUTDOWN, include/net/sock.h */
 
@@ -173,6 +174,7 @@ static __always_inline struct synwave_connection *synwave_connection_at(struct s
 	if (!c->start_ns) {
 		c->start_ns = now;
 		c->netns = synwave_netns(&sk->__sk_common);
+		c->cgroup_id = synwave_socket_cgroup_announced(sk);
 		synwave_fill_task_btf(&c->tgid, &pid, c->comm);
 		if (!synwave_netns_counted(c->netns))
 			c->flags |= SYNWAVE_CONN_UNCOUNTED;

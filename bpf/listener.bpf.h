@@ -4,6 +4,7 @@
 #define SYNWAVE_LISTENER_BPF_H
 
 #include "tuple.bpf.h"
+#include "cgroup.bpf.h"
 
 /* Inserts a listener's first statistics, or finds the entry another CPU made meanwhile
  * (NOEXIST: that one wins); NULL, and counted, only if the map refuses the entry. */
@@ -84,6 +85,7 @@ static __always_inline void synwave_listener_report(struct sock *listener, __u64
 	e->accept_overflows = s->accept_overflows;
 	e->inode = s->inode;
 	__builtin_memcpy(e->addr, s->addr, SYNWAVE_ADDR_LEN);
+	e->cgroup_id = synwave_socket_cgroup_announced(listener);
 	synwave_submit(e);
 }
 

@@ -3,6 +3,7 @@
 #include "rescue.bpf.h"
 #include "netns.bpf.h"
 #include "connection.bpf.h"
+#include "cgroup.bpf.h"
 
 synwave_rings_map rings SEC(".maps");
 synwave_counters_map counters SEC(".maps");
@@ -12,6 +13,8 @@ synwave_netns_cache_map netns_cache SEC(".maps");
 synwave_connections_map connections SEC(".maps");
 synwave_live_map live SEC(".maps");
 synwave_counted_netns_map counted_netns SEC(".maps");
+synwave_cgroups_announced_map cgroups_announced SEC(".maps");
+synwave_cgroup_last_map cgroup_last SEC(".maps");
 
 /* Set by the loader before load. */
 const volatile struct synwave_bpf_config cfg = {

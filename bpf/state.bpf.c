@@ -68,6 +68,7 @@ static __always_inline void emit_state_btf_sized(struct sock *sk, __u64 cookie, 
 	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&listeners, &cookie);
 	e->error = sk->sk_err;
+	e->cgroup_id = synwave_socket_cgroup_announced(sk);
 	synwave_fill_task_btf(&e->tgid, &e->pid, e->comm);
 	if (with_totals) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, SYNWAVE_BTF_READ);
@@ -174,6 +175,7 @@ static __always_inline void emit_state_tp_sized(struct trace_event_raw_inet_sock
 	}
 	fill_states(e, ctx->oldstate, ctx->newstate);
 	e->error = BPF_CORE_READ(sk, sk_err);
+	e->cgroup_id = synwave_socket_cgroup_announced(sk);
 	synwave_fill_task(&e->tgid, &e->pid, e->comm);
 	if (with_totals) {
 		SYNWAVE_FILL_TOTALS(&e->totals, tp, BPF_CORE_READ);

@@ -81,6 +81,8 @@ public struct AssembledConnection: Equatable, Sendable {
     public var lastResetReason: ResetReason
     /// 0 without a reset received.
     public var lastResetReceivedNs: UInt64
+    /// The socket's cgroup v2 id (0: none).
+    public var cgroupID: UInt64
     public var sent: Sent
 
     public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, startNs: UInt64,
@@ -88,7 +90,7 @@ public struct AssembledConnection: Equatable, Sendable {
                 ownerKnown: Bool = false, endpoints: Endpoints? = nil, totals: TCPTotals? = nil, error: Int32 = 0,
                 probesOut: UInt8 = 0, packetsOut: UInt32 = 0, retransmits: RetransmitCounts = RetransmitCounts(),
                 resetsReceived: UInt8 = 0, resetsSent: UInt8 = 0, firstResetReason: ResetReason = .unknown,
-                lastResetReason: ResetReason = .unknown, lastResetReceivedNs: UInt64 = 0, sent: Sent = .atClose) {
+                lastResetReason: ResetReason = .unknown, lastResetReceivedNs: UInt64 = 0, cgroupID: UInt64 = 0, sent: Sent = .atClose) {
         self.timestampNs = timestampNs
         self.socket = socket
         self.netns = netns
@@ -109,6 +111,7 @@ public struct AssembledConnection: Equatable, Sendable {
         self.firstResetReason = firstResetReason
         self.lastResetReason = lastResetReason
         self.lastResetReceivedNs = lastResetReceivedNs
+        self.cgroupID = cgroupID
         self.sent = sent
     }
 
@@ -131,7 +134,7 @@ public struct AssembledConnection: Equatable, Sendable {
                 family: family, oldState: transition.old, newState: transition.new,
                 sourceAddress: local?.localAddress ?? .v4(0), sourcePort: local?.localPort ?? 0,
                 destinationAddress: local?.remoteAddress ?? .v4(0), destinationPort: local?.remotePort ?? 0,
-                totals: transition.new == .close ? totals : nil))
+                totals: transition.new == .close ? totals : nil, cgroupID: cgroupID))
         }
         return events
     }

@@ -67,6 +67,10 @@ public enum EventDecoder {
             return checkedSize(header, bytes, synwave_socket_event.self).flatMap { decodeSocket($0) }
         case SYNWAVE_EVENT_LISTENER.rawValue:
             return checkedSize(header, bytes, synwave_listener_event.self).flatMap { decodeListener($0) }
+        case SYNWAVE_EVENT_CGROUP.rawValue:
+            return checkedSize(header, bytes, synwave_cgroup_event.self).map {
+                .cgroup(CgroupEvent(timestampNs: $0.hdr.ts_ns, cgroupID: $0.cgroup_id))
+            }
         default:
             return .failure(.unknownType(header.type))
         }
@@ -86,7 +90,7 @@ public enum EventDecoder {
 
     /// A state record is whole (with totals) or ends where the totals begin (without). Read
     /// with one copy into a local: state records are most of the stream, and each further copy
-    /// of the 144-byte record (through `Result`s and closures) showed in the daemon's profile.
+    /// of the 152-byte record (through `Result`s and closures) showed in the daemon's profile.
     private static func decodeState(
         _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer, into events: inout [KernelEvent]
     ) -> DecodeError? {
@@ -122,7 +126,7 @@ public enum EventDecoder {
             oldState: old, newState: new,
             sourceAddress: source, sourcePort: raw.sport,
             destinationAddress: destination, destinationPort: raw.dport, error: raw.error, totals: totals,
-            address: raw.hdr.skaddr)))
+            address: raw.hdr.skaddr, cgroupID: raw.cgroup_id)))
         return nil
     }
 
@@ -211,11 +215,11 @@ public enum EventDecoder {
             timestampNs: raw.hdr.ts_ns, socket: identity(raw.hdr), kind: kind,
             listener: ListenerAddress(netns: raw.netns, address: address, port: raw.port),
             synQueue: raw.syn_queue, acceptQueue: raw.accept_queue, backlog: raw.backlog,
-            acceptOverflows: raw.accept_overflows, inode: raw.inode)))
+            acceptOverflows: raw.accept_overflows, inode: raw.inode, cgroupID: raw.cgroup_id)))
     }
 
     /// Read in place, like state records: a connection record is most of the stream where the
-    /// kernel assembles connections, and each copy of its 224 bytes showed in the daemon's profile.
+    /// kernel assembles connections, and each copy of its 232 bytes showed in the daemon's profile.
     private static func decodeConnection(
         _ header: synwave_event_header, _ bytes: UnsafeRawBufferPointer, into events: inout [KernelEvent]
     ) -> DecodeError? {
@@ -261,7 +265,7 @@ public enum EventDecoder {
             resetsReceived: c.resets_received, resetsSent: c.resets_sent,
             firstResetReason: ResetReason(rawValue: c.first_reset_reason) ?? .unknown,
             lastResetReason: ResetReason(rawValue: c.last_reset_reason) ?? .unknown,
-            lastResetReceivedNs: c.last_reset_received_ns,
+            lastResetReceivedNs: c.last_reset_received_ns, cgroupID: c.cgroup_id,
             sent: has(SYNWAVE_CONN_DESTROYED) ? .atDestroy : .atClose)))
         return nil
     }

@@ -56,11 +56,14 @@ public struct StateEvent: Equatable, Sendable {
     public var totals: TCPTotals?
     /// The socket's kernel address, also when `socket` is its cookie (0: unknown).
     public var address: UInt64
+    /// The socket's cgroup v2 id (0: none; docs/workloads.md).
+    public var cgroupID: UInt64
 
     public init(timestampNs: UInt64, socket: SocketIdentity, netns: UInt32, tgid: UInt32, tid: UInt32,
                 comm: TaskName, family: UInt16, oldState: TCPState, newState: TCPState,
                 sourceAddress: IPAddress, sourcePort: UInt16, destinationAddress: IPAddress,
-                destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil, address: UInt64 = 0) {
+                destinationPort: UInt16, error: Int32 = 0, totals: TCPTotals? = nil, address: UInt64 = 0,
+                cgroupID: UInt64 = 0) {
         self.timestampNs = timestampNs
         self.socket = socket
         self.netns = netns
@@ -77,6 +80,7 @@ public struct StateEvent: Equatable, Sendable {
         self.error = error
         self.totals = totals
         self.address = address
+        self.cgroupID = cgroupID
     }
 }
 
@@ -89,6 +93,8 @@ public enum KernelEvent: Equatable, Sendable {
     case listener(ListenerEvent)
     /// A whole connection, assembled in the kernel.
     case connection(AssembledConnection)
+    /// A socket's cgroup seen for the first time: user space names it now (docs/workloads.md).
+    case cgroup(CgroupEvent)
 
     /// The network namespace the event happened in.
     public var netns: UInt32 {
@@ -99,6 +105,7 @@ public enum KernelEvent: Equatable, Sendable {
         case .socket(let e): e.netns
         case .listener(let e): e.listener.netns
         case .connection(let c): c.netns
+        case .cgroup: 0
         }
     }
 
@@ -110,6 +117,18 @@ public enum KernelEvent: Equatable, Sendable {
         case .socket(let e): e.timestampNs
         case .listener(let e): e.timestampNs
         case .connection(let c): c.timestampNs
+        case .cgroup(let e): e.timestampNs
         }
+    }
+}
+
+/// SYNWAVE_EVENT_CGROUP: a cgroup v2 id the programs had not announced before.
+public struct CgroupEvent: Equatable, Sendable {
+    public var timestampNs: UInt64
+    public var cgroupID: UInt64
+
+    public init(timestampNs: UInt64, cgroupID: UInt64) {
+        self.timestampNs = timestampNs
+        self.cgroupID = cgroupID
     }
 }

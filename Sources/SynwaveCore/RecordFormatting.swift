@@ -1,7 +1,7 @@
 /// Connection records and the connection-level events, as aligned text or JSON lines.
 extension StateEventFormatter {
     static let recordColumns: [(title: String, width: Int)] = [
-        ("TIME", 12), ("ROLE", 6), ("PID", 7), ("COMM", 15), ("LOCAL", 21), ("", 2), ("REMOTE", 21),
+        ("TIME", 12), ("ROLE", 6), ("PID", 7), ("COMM", 15), ("WORKLOAD", 16), ("LOCAL", 21), ("", 2), ("REMOTE", 21),
         ("END", endColumnWidth), ("HS_MS", 8), ("DURATION", 10), ("TX/RX BYTES", 17), ("RETX", 4),
     ]
 
@@ -12,6 +12,36 @@ extension StateEventFormatter {
         let errors = ConnectionEnd.allCases.map { $0.rawValue.count + ($0.impliedError == nil ? "(EHOSTUNREACH)".count : 0) }
         return (resets + errors).max()!
     }()
+
+    /// The WORKLOAD column: the container's short id, else the unit, else the cgroup's last
+    /// directory; `-` without a cgroup, `?` for one not resolved to a path.
+    static func appendWorkload(_ r: ConnectionRecord, to out: inout [UInt8]) {
+        if let workload = r.workload {
+            out.append(contentsOf: workload.shortName.utf8)
+        } else {
+            out.append(UInt8(ascii: r.cgroupID == 0 ? "-" : "?"))
+        }
+    }
+
+    /// `"cgroup":{"id":…,"path":…}` with the unit, container and pod where the path names them
+    /// (docs/json-schema.md); null without a cgroup id.
+    static func jsonCgroup(_ id: UInt64, _ workload: Workload?, _ o: inout JSONLine) {
+        guard id != 0 else { return o.null("cgroup") }
+        o.object("cgroup") { c in
+            c.field("id", id)
+            guard let workload else { return c.null("path") }
+            c.field("path", workload.path)
+            if let unit = workload.unit { c.field("unit", unit) }
+            if let container = workload.container {
+                if let runtime = container.runtime { c.field("container_runtime", runtime.rawValue) }
+                c.field("container_id", container.id)
+            }
+            if let pod = workload.pod {
+                c.field("pod_uid", pod.uid)
+                c.field("pod_qos", pod.qos.rawValue)
+            }
+        }
+    }
 
     /// What the END column adds in parentheses: the reset reason, or an error the end does not imply.
     static func endDetail(_ r: ConnectionRecord) -> String? {
@@ -38,14 +68,15 @@ extension StateEventFormatter {
         if r.ownerInferred, r.pid != 0 { out.append(UInt8(ascii: "*")) }
         endColumn(2)
         if r.comm.isEmpty { out.append(UInt8(ascii: "-")) } else { out.append(taskName: r.comm) }; endColumn(3)
+        Self.appendWorkload(r, to: &out); endColumn(4)
         if let e = r.endpoints {
-            e.localAddress.unmapped.appendEndpoint(port: e.localPort, to: &out); endColumn(4)
-            out.append(static: "->"); endColumn(5)
-            e.remoteAddress.unmapped.appendEndpoint(port: e.remotePort, to: &out); endColumn(6)
+            e.localAddress.unmapped.appendEndpoint(port: e.localPort, to: &out); endColumn(5)
+            out.append(static: "->"); endColumn(6)
+            e.remoteAddress.unmapped.appendEndpoint(port: e.remotePort, to: &out); endColumn(7)
         } else {
-            out.append(UInt8(ascii: "?")); endColumn(4)
-            out.append(static: "->"); endColumn(5)
-            out.append(UInt8(ascii: "?")); endColumn(6)
+            out.append(UInt8(ascii: "?")); endColumn(5)
+            out.append(static: "->"); endColumn(6)
+            out.append(UInt8(ascii: "?")); endColumn(7)
         }
         out.append(contentsOf: r.end.rawValue.utf8)
         if let detail = Self.endDetail(r) {
@@ -53,10 +84,10 @@ extension StateEventFormatter {
             out.append(contentsOf: detail.utf8)
             out.append(UInt8(ascii: ")"))
         }
-        endColumn(7)
-        if let hs = r.handshakeMicros { Self.appendMillis(hs, to: &out) } else { out.append(UInt8(ascii: "-")) }
         endColumn(8)
-        Self.appendDuration(r.durationMicros, to: &out); endColumn(9)
+        if let hs = r.handshakeMicros { Self.appendMillis(hs, to: &out) } else { out.append(UInt8(ascii: "-")) }
+        endColumn(9)
+        Self.appendDuration(r.durationMicros, to: &out); endColumn(10)
         if let sent = r.bytesSent, let received = r.bytesReceived {
             out.append(decimal: sent)
             out.append(UInt8(ascii: "/"))
@@ -64,7 +95,7 @@ extension StateEventFormatter {
         } else {
             out.append(UInt8(ascii: "-"))
         }
-        endColumn(10)
+        endColumn(11)
         out.append(decimal: UInt64(r.retransmits.total))
     }
 
@@ -85,6 +116,7 @@ extension StateEventFormatter {
             o.field("cookie", r.socket.value)
             o.field("identity", r.socket.kind == .cookie ? "cookie" : "sk_addr")
             o.field("netns", r.netns)
+            Self.jsonCgroup(r.cgroupID, r.workload, &o)
             o.field("role", r.role.rawValue)
             o.field("pid", r.pid)
             o.field("comm", r.comm)
@@ -136,7 +168,8 @@ extension StateEventFormatter {
     }
 
     /// One line for a retransmit, reset or socket event (`tail --events`).
-    public mutating func text(_ event: KernelEvent, into out: inout [UInt8]) {
+    /// `workload`: a listener event's (the event holds only its cgroup id).
+    public mutating func text(_ event: KernelEvent, workload: Workload? = nil, into out: inout [UInt8]) {
         appendClockTime(event.timestampNs, to: &out)
         out.append(UInt8(ascii: " "))
         switch event {
@@ -175,14 +208,14 @@ extension StateEventFormatter {
             out.append(contentsOf: e.state.name.utf8)
             Self.appendEndpoints(e.endpoints, to: &out)
         case .listener(let e):
-            Self.appendListenerText(e, to: &out)
-        case .connection:
-            return // shown as its record
+            Self.appendListenerText(e, workload: workload, to: &out)
+        case .connection, .cgroup:
+            return // shown as its record; names the workloads of others
         }
     }
 
     /// One JSON object for a retransmit, reset or socket event (`tail --events --json`).
-    public func json(_ event: KernelEvent, into out: inout [UInt8]) {
+    public func json(_ event: KernelEvent, workload: Workload? = nil, into out: inout [UInt8]) {
         JSONLine.write(into: &out) { o in
             switch event {
             case .state:
@@ -225,8 +258,8 @@ extension StateEventFormatter {
                 o.field("packets_out", e.packetsOut)
                 Self.jsonEndpoints(e.endpoints, &o)
             case .listener(let e):
-                Self.listenerJSON(e, &o)
-            case .connection:
+                Self.listenerJSON(e, workload: workload, &o)
+            case .connection, .cgroup:
                 return
             }
         }

@@ -48,6 +48,21 @@ struct Tail: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only transitions from or to this state, e.g. SYN_SENT (repeatable).", valueName: "state"))
     var state: [String] = []
 
+    @Option(help: ArgumentHelp("Only sockets whose cgroup path starts with this, e.g. /system.slice/ (repeatable).",
+                               valueName: "path-prefix"))
+    var cgroup: [String] = []
+
+    @Option(help: ArgumentHelp("Only sockets of this systemd unit or slice, e.g. nginx (nginx.service) or system.slice (repeatable).",
+                               valueName: "name"))
+    var unit: [String] = []
+
+    @Option(help: ArgumentHelp("Only sockets of containers whose id starts with this, e.g. the 12 digits docker ps shows (repeatable).",
+                               valueName: "id-prefix"))
+    var container: [String] = []
+
+    @Option(help: ArgumentHelp("Only sockets of this Kubernetes pod, by UID (repeatable).", valueName: "uid"))
+    var pod: [String] = []
+
     @Option(help: ArgumentHelp("The daemon's tail socket: when a daemon listens there, tail it instead of loading BPF programs.",
                                valueName: "path"))
     var socket = "/run/synwave/tail.sock"
@@ -70,7 +85,9 @@ struct Tail: AsyncParsableCommand {
 
     func eventFilter() throws -> EventFilter {
         do {
-            return try EventFilter(ports: port, addresses: addr, netns: netns, states: state, ends: end)
+            return try EventFilter(ports: port, addresses: addr, netns: netns, states: state, ends: end,
+                                   workloads: WorkloadFilter(cgroupPrefixes: cgroup, units: unit,
+                                                             containerPrefixes: container, pods: pod))
         } catch {
             throw ValidationError(error.description)
         }

@@ -20,7 +20,8 @@ final class TailPrinter: Service, @unchecked Sendable {
         self.banner = banner
         self.batches = batches
         self.view = request.view
-        self.renderer = TailRenderer(request, bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), owners: OwnerResolver())
+        self.renderer = TailRenderer(request, bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), owners: OwnerResolver(),
+                                     cgroups: CgroupResolver.discover())
         self.correlator = Correlator(options: correlator)
     }
 

@@ -14,13 +14,28 @@ final class TailRenderer {
     /// Listener events come from softirq context: their owner is found by socket inode, unless
     /// whoever fed the batch already did (the daemon resolves once for every client).
     private let owners: OwnerResolver?
+    /// Names the workloads of records and listener events the feeder did not name, and of state
+    /// events for the workload filters.
+    private let cgroups: CgroupResolver?
 
-    init(_ request: TailRequest, bootToWallOffsetNs: Int64, owners: OwnerResolver?) {
+    init(_ request: TailRequest, bootToWallOffsetNs: Int64, owners: OwnerResolver?, cgroups: CgroupResolver?) {
         filter = request.filter
         format = request.format
         view = request.view
         formatter = StateEventFormatter(bootToWallOffsetNs: bootToWallOffsetNs, useUTC: request.utc)
         self.owners = owners
+        self.cgroups = cgroups
+    }
+
+    private func named(_ record: ConnectionRecord) -> ConnectionRecord {
+        guard record.workload == nil, record.cgroupID != 0, let cgroups else { return record }
+        var named = record
+        named.workload = cgroups.workload(of: record.cgroupID)
+        return named
+    }
+
+    private func workload(of event: ListenerEvent) -> Workload? {
+        event.cgroupID == 0 ? nil : cgroups?.workload(of: event.cgroupID)
     }
 
     /// The column header of the text view, or nil for JSON.
@@ -31,19 +46,24 @@ final class TailRenderer {
 
     /// Appends one line per shown event or record to `out`; returns how many.
     func render(events: [KernelEvent], records: [ConnectionRecord], into out: inout [UInt8]) -> UInt64 {
-        view == .records ? renderRecords(events, records, into: &out) : renderEvents(events, into: &out)
+        if let cgroups { for case .cgroup(let e) in events { cgroups.learn(e.cgroupID) } }
+        return view == .records ? renderRecords(events, records, into: &out) : renderEvents(events, into: &out)
     }
 
     private func renderRecords(_ events: [KernelEvent], _ records: [ConnectionRecord], into out: inout [UInt8]) -> UInt64 {
         var count: UInt64 = 0
         // A listener's queue filling is news now, not part of any connection's record.
         for event in events {
-            if case .listener(let e) = event, filter.matches(event) {
-                renderListener(e, into: &out)
+            if case .listener(let e) = event {
+                let workload = workload(of: e)
+                guard filter.matches(event, workload: workload) else { continue }
+                renderListener(e, workload: workload, into: &out)
                 count += 1
             }
         }
-        for record in records where filter.matches(record) {
+        for raw in records {
+            let record = named(raw)
+            guard filter.matches(record) else { continue }
             switch format {
             case .text: formatter.text(record, into: &out)
             case .json: formatter.json(record, into: &out)
@@ -60,16 +80,20 @@ final class TailRenderer {
             if case .state(let state) = event {
                 // Every transition advances the clock, shown or not, so durations stay right.
                 let inOldState = clock.record(state)
-                guard filter.matches(state) else { continue }
+                guard filter.matches(state, workload: filter.namesWorkloads ? cgroups?.workload(of: state.cgroupID) : nil)
+                else { continue }
                 switch format {
                 case .text: formatter.text(state, oldStateNs: inOldState, into: &out)
                 case .json: formatter.json(state, oldStateNs: inOldState, into: &out)
                 }
             } else if case .connection = event {
                 continue // the events view shows the live copies of what it was made of
+            } else if case .cgroup = event {
+                continue
             } else if case .listener(let e) = event {
-                guard filter.states.isEmpty, filter.matches(event) else { continue }
-                renderListener(e, into: &out)
+                let workload = workload(of: e)
+                guard filter.states.isEmpty, filter.matches(event, workload: workload) else { continue }
+                renderListener(e, workload: workload, into: &out)
                 count += 1
                 continue
             } else {
@@ -85,12 +109,12 @@ final class TailRenderer {
         return count
     }
 
-    private func renderListener(_ event: ListenerEvent, into out: inout [UInt8]) {
+    private func renderListener(_ event: ListenerEvent, workload: Workload?, into out: inout [UInt8]) {
         var e = event
         if e.owner == nil { e.owner = owners?.owner(of: e.inode) }
         switch format {
-        case .text: formatter.text(.listener(e), into: &out)
-        case .json: formatter.json(.listener(e), into: &out)
+        case .text: formatter.text(.listener(e), workload: workload, into: &out)
+        case .json: formatter.json(.listener(e), workload: workload, into: &out)
         }
         out.append(0x0A)
     }

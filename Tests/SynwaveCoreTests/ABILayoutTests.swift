@@ -5,7 +5,7 @@ import Testing
 /// Pins the kernel <-> user ABI: a change here must come with a SYNWAVE_ABI_VERSION bump.
 @Suite struct ABILayoutTests {
     @Test func version() {
-        #expect(SYNWAVE_ABI_VERSION == 8)
+        #expect(SYNWAVE_ABI_VERSION == 9)
     }
 
     @Test func header() {
@@ -21,7 +21,7 @@ import Testing
 
     @Test func stateEvent() {
         typealias E = synwave_state_event
-        #expect(MemoryLayout<E>.size == 144)
+        #expect(MemoryLayout<E>.size == 152)
         #expect(MemoryLayout<E>.alignment == 8)
         #expect(MemoryLayout<E>.offset(of: \E.hdr) == 0)
         #expect(MemoryLayout<E>.offset(of: \E.netns) == 32)
@@ -36,7 +36,8 @@ import Testing
         #expect(MemoryLayout<E>.offset(of: \E.saddr) == 56)
         #expect(MemoryLayout<E>.offset(of: \E.daddr) == 72)
         #expect(MemoryLayout<E>.offset(of: \E.comm) == 88)
-        #expect(MemoryLayout<E>.offset(of: \E.totals) == 104)
+        #expect(MemoryLayout<E>.offset(of: \E.cgroup_id) == 104)
+        #expect(MemoryLayout<E>.offset(of: \E.totals) == 112)
         #expect(Int(SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS) == MemoryLayout<E>.offset(of: \E.totals))
     }
 
@@ -139,34 +140,39 @@ import Testing
 
     @Test func connection() {
         typealias C = synwave_connection
-        #expect(MemoryLayout<C>.size == 192)
+        #expect(MemoryLayout<C>.size == 200)
         #expect(MemoryLayout<C>.offset(of: \C.start_ns) == 0)
         #expect(MemoryLayout<C>.offset(of: \C.transitions) == 8)
         #expect(Int(SYNWAVE_CONNECTION_TRANSITIONS) == SocketMachine.maxTransitions)
         #expect(MemoryLayout<C>.offset(of: \C.last_reset_received_ns) == 56)
-        #expect(MemoryLayout<C>.offset(of: \C.totals) == 64)
-        #expect(MemoryLayout<C>.offset(of: \C.tuple) == 104)
-        #expect(MemoryLayout<C>.offset(of: \C.comm) == 144)
-        #expect(MemoryLayout<C>.offset(of: \C.netns) == 160)
-        #expect(MemoryLayout<C>.offset(of: \C.tgid) == 164)
-        #expect(MemoryLayout<C>.offset(of: \C.error) == 168)
-        #expect(MemoryLayout<C>.offset(of: \C.packets_out) == 172)
-        #expect(MemoryLayout<C>.offset(of: \C.retransmits) == 176)
-        #expect(MemoryLayout<C>.offset(of: \C.transition_count) == 184)
-        #expect(MemoryLayout<C>.offset(of: \C.flags) == 185)
-        #expect(MemoryLayout<C>.offset(of: \C.probes_out) == 186)
-        #expect(MemoryLayout<C>.offset(of: \C.resets_received) == 187)
-        #expect(MemoryLayout<C>.offset(of: \C.resets_sent) == 188)
-        #expect(MemoryLayout<C>.offset(of: \C.first_reset_reason) == 189)
-        #expect(MemoryLayout<C>.offset(of: \C.last_reset_reason) == 190)
-        #expect(MemoryLayout<synwave_connection_event>.size == 224)
+        #expect(MemoryLayout<C>.offset(of: \C.cgroup_id) == 64)
+        #expect(MemoryLayout<C>.offset(of: \C.totals) == 72)
+        #expect(MemoryLayout<C>.offset(of: \C.tuple) == 112)
+        #expect(MemoryLayout<C>.offset(of: \C.comm) == 152)
+        #expect(MemoryLayout<C>.offset(of: \C.netns) == 168)
+        #expect(MemoryLayout<C>.offset(of: \C.tgid) == 172)
+        #expect(MemoryLayout<C>.offset(of: \C.error) == 176)
+        #expect(MemoryLayout<C>.offset(of: \C.packets_out) == 180)
+        #expect(MemoryLayout<C>.offset(of: \C.retransmits) == 184)
+        #expect(MemoryLayout<C>.offset(of: \C.transition_count) == 192)
+        #expect(MemoryLayout<C>.offset(of: \C.flags) == 193)
+        #expect(MemoryLayout<C>.offset(of: \C.probes_out) == 194)
+        #expect(MemoryLayout<C>.offset(of: \C.resets_received) == 195)
+        #expect(MemoryLayout<C>.offset(of: \C.resets_sent) == 196)
+        #expect(MemoryLayout<C>.offset(of: \C.first_reset_reason) == 197)
+        #expect(MemoryLayout<C>.offset(of: \C.last_reset_reason) == 198)
+        #expect(MemoryLayout<synwave_connection_event>.size == 232)
+        #expect(MemoryLayout<synwave_connection_slot>.size == 208)
+        #expect(MemoryLayout<synwave_cgroup_event>.size == 40)
+        #expect(MemoryLayout<synwave_cgroup_event>.offset(of: \synwave_cgroup_event.cgroup_id) == 32)
+        #expect(SYNWAVE_EVENT_CGROUP.rawValue == 7)
         #expect(MemoryLayout<synwave_connection_event>.offset(of: \synwave_connection_event.conn) == 32)
         #expect(MemoryLayout<synwave_live>.size == 8)
     }
 
     @Test func listenerEvent() {
         typealias E = synwave_listener_event
-        #expect(MemoryLayout<E>.size == 88)
+        #expect(MemoryLayout<E>.size == 96)
         #expect(MemoryLayout<E>.offset(of: \E.kind) == 32)
         #expect(MemoryLayout<E>.offset(of: \E.family) == 34)
         #expect(MemoryLayout<E>.offset(of: \E.netns) == 36)
@@ -177,6 +183,7 @@ import Testing
         #expect(MemoryLayout<E>.offset(of: \E.accept_overflows) == 56)
         #expect(MemoryLayout<E>.offset(of: \E.inode) == 64)
         #expect(MemoryLayout<E>.offset(of: \E.addr) == 72)
+        #expect(MemoryLayout<E>.offset(of: \E.cgroup_id) == 88)
         #expect(SYNWAVE_EVENT_LISTENER.rawValue == 5)
         #expect(SYNWAVE_LISTENER_ACCEPT_QUEUE_FULL.rawValue == 1 && SYNWAVE_LISTENER_SYN_QUEUE_FULL.rawValue == 3)
     }

@@ -15,6 +15,7 @@ import Testing
         #expect(e.comm == "curl")
         #expect(e.netns == 4026531840)
         #expect(e.tgid == 1234 && e.tid == 1235)
+        #expect(e.cgroupID == 4242)
         #expect(e.totals == nil)
     }
 
@@ -57,6 +58,7 @@ import Testing
             return out
         }()
         #expect(records.map(\.end) == [.refused] && records.first?.retransmits.syn == 2)
+        #expect(c.cgroupID == 5151 && records.first?.cgroupID == 5151, "the socket's cgroup reaches its record")
     }
 
     @Test func assembledConnectionsThatDoNotDecode() {
@@ -67,12 +69,25 @@ import Testing
         #expect(RawEvents.decode(RawEvents.connection(family: 99)) == .failure(.invalidFamily(99)))
         // Transitions past the six kept: counted as seen, never read from beyond the array.
         var bytes = RawEvents.connection(transitions: Array(repeating: 0x1 << 4 | 0x1, count: 6))
-        bytes[32 + 184] = 200
+        bytes[32 + MemoryLayout<synwave_connection>.offset(of: \synwave_connection.transition_count)!] = 200
         guard case .success(.connection(let c)) = RawEvents.decode(bytes) else {
             Issue.record("a long connection still decodes")
             return
         }
         #expect(c.transitions.count == 6 && c.transitionsSeen == 200)
+    }
+
+    @Test func decodesACgroupAnnouncement() {
+        #expect(RawEvents.decode(RawEvents.cgroup()) == .success(.cgroup(CgroupEvent(timestampNs: 3_000, cgroupID: 4242))))
+        #expect(RawEvents.decode(Array(RawEvents.cgroup().prefix(36)))
+                == .failure(.sizeMismatch(type: 7, declared: 40, actual: 36, expected: 40)))
+        // Nothing shows it, and the correlator passes it by.
+        let event = KernelEvent.cgroup(CgroupEvent(timestampNs: 1, cgroupID: 2))
+        #expect(!EventFilter().matches(event) && event.netns == 0 && event.timestampNs == 1)
+        var correlator = Correlator()
+        var records: [ConnectionRecord] = []
+        correlator.process(event, into: &records)
+        #expect(records.isEmpty && correlator.tracked == 0)
     }
 
     @Test func decodesRecordWithoutTotals() throws {
@@ -85,14 +100,14 @@ import Testing
 
     @Test func recordWithoutTotalsCutShortIsASizeMismatch() {
         let bytes = Array(RawEvents.shortState().prefix(100))
-        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 104, actual: 100, expected: 104)))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 112, actual: 100, expected: 112)))
     }
 
     /// Totals promised by the flag must be there: a short record claiming them is malformed.
     @Test func shortRecordClaimingTotalsIsASizeMismatch() {
         var bytes = RawEvents.shortState()
         bytes[4] |= UInt8(SYNWAVE_EVF_TOTALS.rawValue)
-        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 104, actual: 104, expected: 144)))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 112, actual: 112, expected: 152)))
     }
 
     @Test func acceptsRingBufferPadding() {
@@ -111,13 +126,13 @@ import Testing
 
     @Test func shortStateRecordIsASizeMismatch() {
         let bytes = Array(RawEvents.state().prefix(100))
-        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 144, actual: 100, expected: 144)))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 152, actual: 100, expected: 152)))
     }
 
     @Test func wrongDeclaredSize() {
         var bytes = RawEvents.state()
         bytes[2] = 120
-        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 120, actual: 144, expected: 144)))
+        #expect(RawEvents.decode(bytes) == .failure(.sizeMismatch(type: 1, declared: 120, actual: 152, expected: 152)))
     }
 
     @Test func unknownType() {

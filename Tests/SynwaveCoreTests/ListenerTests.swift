@@ -13,14 +13,14 @@ import Testing
         #expect(e.listener.endpoint == "10.0.0.2:5004")
         #expect(e.listener.netns == 4026532000)
         #expect(e.acceptQueue == 3 && e.backlog == 2 && e.synQueue == 1)
-        #expect(e.acceptOverflows == 12 && e.inode == 777)
+        #expect(e.acceptOverflows == 12 && e.inode == 777 && e.cgroupID == 6161)
     }
 
     @Test func rejectsMalformedListenerEvents() {
         #expect(RawEvents.decode(RawEvents.listener(kind: 0)) == .failure(.invalidField("listener event kind", 0)))
         #expect(RawEvents.decode(RawEvents.listener(family: 7)) == .failure(.invalidFamily(7)))
         let short = Array(RawEvents.listener().prefix(80))
-        #expect(RawEvents.decode(short) == .failure(.sizeMismatch(type: 5, declared: 88, actual: 80, expected: 88)))
+        #expect(RawEvents.decode(short) == .failure(.sizeMismatch(type: 5, declared: 96, actual: 80, expected: 96)))
     }
 
     @Test func textLineSaysWhatIsDropped() throws {

@@ -26,6 +26,7 @@ enum RawEvents {
         withUnsafeMutableBytes(of: &e.saddr) { for (i, b) in saddr.enumerated() { $0[i] = b } }
         withUnsafeMutableBytes(of: &e.daddr) { for (i, b) in daddr.enumerated() { $0[i] = b } }
         withUnsafeMutableBytes(of: &e.comm) { for (i, b) in comm.utf8.prefix(15).enumerated() { $0[i] = b } }
+        e.cgroup_id = 4242
         e.totals.bytes_acked = 100
         e.totals.bytes_received = 200
         e.totals.segs_out = 3
@@ -61,6 +62,7 @@ enum RawEvents {
         e.conn.flags = UInt8(flags)
         e.conn.netns = 4026531840
         e.conn.tgid = 77
+        e.conn.cgroup_id = 5151
         withUnsafeMutableBytes(of: &e.conn.comm) { for (i, b) in "curl".utf8.enumerated() { $0[i] = b } }
         e.conn.error = 111
         e.conn.resets_received = 1
@@ -132,7 +134,17 @@ enum RawEvents {
         e.port = 5004
         e.accept_overflows = 12
         e.inode = 777
+        e.cgroup_id = 6161
         e.addr.0 = 10; e.addr.3 = 2
+        return withUnsafeBytes(of: e) { Array($0) }
+    }
+
+    static func cgroup(id: UInt64 = 4242) -> [UInt8] {
+        var e = synwave_cgroup_event()
+        e.hdr.type = UInt16(SYNWAVE_EVENT_CGROUP.rawValue)
+        e.hdr.size = UInt16(MemoryLayout<synwave_cgroup_event>.size)
+        e.hdr.ts_ns = 3_000
+        e.cgroup_id = id
         return withUnsafeBytes(of: e) { Array($0) }
     }
 

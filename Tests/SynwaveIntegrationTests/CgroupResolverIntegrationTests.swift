@@ -41,9 +41,11 @@ struct CgroupResolverIntegrationTests {
         rmdir(root)
     }
 
-    @Test func idsResolveToWorkloadsAndOutliveTheirCgroups() throws {
+    /// By file handle (open_by_handle_at), and by walks as where handles are refused.
+    @Test(arguments: [true, false]) func idsResolveToWorkloadsAndOutliveTheirCgroups(fileHandles: Bool) throws {
         // Walks on every miss: the cases follow each other within the default 0.1 s.
-        let resolver = CgroupResolver(mount: try #require(CgroupResolver.discover()).mount, minimumRescanNs: 0)
+        let resolver = CgroupResolver(mount: try #require(CgroupResolver.discover()).mount, minimumRescanNs: 0,
+                                      fileHandles: fileHandles)
         let mount = resolver.mount
         let top = "synwave-test-\(getpid())"
         defer { removeCgroups(mount, top) }
@@ -69,7 +71,7 @@ struct CgroupResolverIntegrationTests {
         #expect(stat(mount.mountPoint, &info) == 0)
         #expect(resolver.path(of: UInt64(info.st_ino)) == mount.root)
 
-        // Removed while their connections live: still named, after more walks.
+        // Removed while their connections live: still named.
         removeCgroups(mount, top)
         let later = try makeCgroups(mount, "\(top)/system.slice/later.service")
         #expect(resolver.workload(of: later)?.unit == "later.service", "a miss walks the tree again")
@@ -77,6 +79,7 @@ struct CgroupResolverIntegrationTests {
             #expect(resolver.workload(of: id)?.path == "\(prefix)/\(c.relative)")
         }
         #expect(resolver.path(of: 0) == nil)
-        #expect(resolver.path(of: UInt64.max) == nil, "an id no walk found")
+        #expect(resolver.path(of: UInt64.max) == nil, "an id no cgroup has")
+        #expect(fileHandles ? resolver.scans == 0 : resolver.scans > 0)
     }
 }

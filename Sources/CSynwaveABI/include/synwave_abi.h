@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define SYNWAVE_ABI_VERSION 8
+#define SYNWAVE_ABI_VERSION 9
 
 #define SYNWAVE_COMM_LEN 16
 #define SYNWAVE_ADDR_LEN 16
@@ -28,6 +28,7 @@ enum synwave_event_type {
 	SYNWAVE_EVENT_SOCKET = 4,     /* inet_sk_error_report or tcp_destroy_sock */
 	SYNWAVE_EVENT_LISTENER = 5,   /* a listener's queue reached its limit or overflowed */
 	SYNWAVE_EVENT_CONNECTION = 6, /* one socket's connection, assembled in the kernel */
+	SYNWAVE_EVENT_CGROUP = 7,     /* a socket's cgroup not announced before (bpf/cgroup.bpf.h) */
 };
 
 /* What a retransmitted segment was. */
@@ -183,13 +184,14 @@ struct synwave_state_event {
 	__u8 saddr[SYNWAVE_ADDR_LEN]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[SYNWAVE_ADDR_LEN];
 	char comm[SYNWAVE_COMM_LEN];
+	__u64 cgroup_id;  /* the socket's cgroup v2 (its creator's; 0: none), docs/workloads.md */
 	struct synwave_tcp_totals totals; /* valid with SYNWAVE_EVF_TOTALS */
 };
-_Static_assert(sizeof(struct synwave_state_event) == 144, "synwave_state_event ABI");
+_Static_assert(sizeof(struct synwave_state_event) == 152, "synwave_state_event ABI");
 
 /* Only transitions to CLOSE carry totals (SYNWAVE_EVF_TOTALS); the others' records end where
  * totals begin, so that most records fill two cache lines of the ring instead of three. */
-#define SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS 104
+#define SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS 112
 _Static_assert(__builtin_offsetof(struct synwave_state_event, totals) == SYNWAVE_STATE_EVENT_SIZE_NO_TOTALS,
 	       "synwave_state_event without totals");
 
@@ -263,8 +265,9 @@ struct synwave_listener_event {
 	__u64 accept_overflows; /* final ACKs this listener dropped since synwave attached */
 	__u64 inode;           /* the listener's socket inode: finds its owner in /proc/PID/fd */
 	__u8 addr[SYNWAVE_ADDR_LEN]; /* local address; IPv4 in the first 4 bytes */
+	__u64 cgroup_id;       /* the listener's cgroup v2 (0: none) */
 };
-_Static_assert(sizeof(struct synwave_listener_event) == 88, "synwave_listener_event ABI");
+_Static_assert(sizeof(struct synwave_listener_event) == 96, "synwave_listener_event ABI");
 
 /*
  * Value of the BPF map "listeners", keyed by the listener's socket cookie (__u64): what the
@@ -351,6 +354,7 @@ struct synwave_connection {
 	/* (ns since start_ns) << 8 | newstate << 4 | oldstate, in arrival order */
 	__u64 transitions[SYNWAVE_CONNECTION_TRANSITIONS];
 	__u64 last_reset_received_ns; /* matches a listener's reset (accept-queue overflow abort) */
+	__u64 cgroup_id;     /* the socket's cgroup v2 (its creator's, a child's listener's; 0: none) */
 	struct synwave_tcp_totals totals; /* valid with SYNWAVE_CONN_TOTALS */
 	struct synwave_tuple tuple;  /* valid with SYNWAVE_CONN_TUPLE: kept before the kernel wipes ports */
 	char comm[SYNWAVE_COMM_LEN];
@@ -368,7 +372,7 @@ struct synwave_connection {
 	__u8 last_reset_reason;
 	__u8 _pad0;
 };
-_Static_assert(sizeof(struct synwave_connection) == 192, "synwave_connection ABI");
+_Static_assert(sizeof(struct synwave_connection) == 200, "synwave_connection ABI");
 
 /* One slot of the BPF map "connections": the running record of the socket whose cookie holds it.
  * cookie 0 is free; a slot whose record went out (SYNWAVE_CONN_EMITTED) only waits for its
@@ -377,14 +381,22 @@ struct synwave_connection_slot {
 	__u64 cookie;
 	struct synwave_connection conn;
 };
-_Static_assert(sizeof(struct synwave_connection_slot) == 200, "synwave_connection_slot ABI");
+_Static_assert(sizeof(struct synwave_connection_slot) == 208, "synwave_connection_slot ABI");
 
 /* SYNWAVE_EVENT_CONNECTION. The header's time is when the record was sent. */
 struct synwave_connection_event {
 	struct synwave_event_header hdr;
 	struct synwave_connection conn;
 };
-_Static_assert(sizeof(struct synwave_connection_event) == 224, "synwave_connection_event ABI");
+_Static_assert(sizeof(struct synwave_connection_event) == 232, "synwave_connection_event ABI");
+
+/* SYNWAVE_EVENT_CGROUP: user space names the cgroup now, while it surely exists, so that records
+ * ending after it is removed still name it. */
+struct synwave_cgroup_event {
+	struct synwave_event_header hdr;
+	__u64 cgroup_id;
+};
+_Static_assert(sizeof(struct synwave_cgroup_event) == 40, "synwave_cgroup_event ABI");
 
 /* Value of the BPF map "live" (one entry), written by user space while tracing. */
 struct synwave_live {

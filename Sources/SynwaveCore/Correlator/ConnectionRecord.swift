@@ -48,6 +48,9 @@ public struct ConnectionRecord: Equatable, Sendable {
     public var resetsReceived: UInt32
     /// errno name, e.g. ECONNREFUSED.
     public var error: String?
+    /// The socket's cgroup v2 id (0: none), and what user space made of it (`CgroupResolver`).
+    public var cgroupID: UInt64
+    public var workload: Workload?
     public var end: ConnectionEnd
 
     public init(socket: SocketIdentity, netns: UInt32, role: ConnectionRole, pid: UInt32 = 0, comm: TaskName = "",
@@ -56,7 +59,8 @@ public struct ConnectionRecord: Equatable, Sendable {
                 handshakeMicros: UInt64? = nil, closedFirst: ClosedFirst? = nil, timeWait: Bool = false,
                 bytesSent: UInt64? = nil, bytesReceived: UInt64? = nil, srttMicros: UInt32? = nil, mss: UInt32? = nil,
                 retransmits: RetransmitCounts = RetransmitCounts(), resetsSent: [ResetReason] = [],
-                resetsReceived: UInt32 = 0, error: String? = nil, end: ConnectionEnd) {
+                resetsReceived: UInt32 = 0, error: String? = nil, cgroupID: UInt64 = 0, workload: Workload? = nil,
+                end: ConnectionEnd) {
         self.socket = socket
         self.netns = netns
         self.role = role
@@ -81,6 +85,8 @@ public struct ConnectionRecord: Equatable, Sendable {
         self.resetsSent = resetsSent
         self.resetsReceived = resetsReceived
         self.error = error
+        self.cgroupID = cgroupID
+        self.workload = workload
         self.end = end
     }
 

@@ -58,6 +58,7 @@ public struct Correlator: Sendable {
         case .reset(let e): process(e)
         case .socket(let e): process(e, into: &records)
         case .listener: break // about a listener's queues, not a connection
+        case .cgroup: break // named by the outputs (CgroupResolver)
         case .connection(let c): join(c, into: &records)
         }
     }
@@ -72,7 +73,7 @@ public struct Correlator: Sendable {
         case .retransmit(let e): e.kind != .synack
         case .reset(let e): e.socketKind == .full
         case .socket: true
-        case .listener, .connection: false
+        case .listener, .connection, .cgroup: false
         }
     }
 

@@ -37,6 +37,8 @@ public struct SocketMachine: Sendable {
     public let role: ConnectionRole
     public let firstSeenMidLife: Bool
     public private(set) var netns: UInt32
+    /// The socket's cgroup v2 id, from the first event that carried one (0: none).
+    public private(set) var cgroupID: UInt64 = 0
     public private(set) var pid: UInt32
     private var error: Int32 = 0
     private var packetsOutAtError: UInt32 = 0
@@ -143,6 +145,7 @@ public struct SocketMachine: Sendable {
     // MARK: Events
 
     public mutating func apply(_ event: StateEvent) -> Action {
+        if cgroupID == 0 { cgroupID = event.cgroupID }
         if state == .closing, event.oldState == .close, event.newState == .synSent {
             return .finishAndRestart
         }
@@ -300,7 +303,7 @@ public struct SocketMachine: Sendable {
             bytesSent: totals?.bytesSent, bytesReceived: totals?.bytesReceived,
             srttMicros: totals?.srttMicros, mss: totals?.mss,
             retransmits: retransmits, resetsSent: resetReasons, resetsReceived: UInt32(resetsReceived),
-            error: error == 0 ? nil : ErrnoName.name(error), end: end)
+            error: error == 0 ? nil : ErrnoName.name(error), cgroupID: cgroupID, end: end)
     }
 
     private var resetReasons: [ResetReason] {

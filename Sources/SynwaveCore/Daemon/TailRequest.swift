@@ -6,7 +6,7 @@ public struct FilterError: Error, Equatable, CustomStringConvertible {
 extension EventFilter {
     /// The filter from its textual criteria, as `synwave tail`'s flags and the tail protocol carry them.
     public init(ports: [UInt16], addresses: [String], netns: [UInt32], states: [String],
-                ends: [String]) throws(FilterError) {
+                ends: [String], workloads: WorkloadFilter = WorkloadFilter()) throws(FilterError) {
         var parsedAddresses: Set<IPAddress> = []
         for text in addresses {
             guard let address = IPAddress(parsing: text) else {
@@ -30,7 +30,11 @@ extension EventFilter {
             }
             parsedEnds.insert(end)
         }
-        self.init(ports: Set(ports), addresses: parsedAddresses, netns: Set(netns), states: parsedStates, ends: parsedEnds)
+        for prefix in workloads.cgroupPrefixes where !prefix.hasPrefix("/") {
+            throw FilterError(description: "--cgroup '\(prefix)' is not a cgroup path (it starts with /, e.g. /system.slice/)")
+        }
+        self.init(ports: Set(ports), addresses: parsedAddresses, netns: Set(netns), states: parsedStates, ends: parsedEnds,
+                  workloads: workloads)
     }
 }
 
@@ -38,7 +42,9 @@ extension EventFilter {
 /// The daemon filters and formats on its side, so the client only copies lines out.
 ///
 ///     SYNWAVE-TAIL 1 view=records format=text utc=0 port=443 addr=10.0.0.1 netns=4026531840 state=SYN_SENT end=refused
+///         cgroup=/system.slice/ unit=nginx.service container=4f1c2d3e4f5a pod=8f4c3a9e-...
 ///
+/// (one line). Workload values are percent-encoded (a cgroup path may hold spaces).
 /// The daemon answers `OK` or `ERROR <why>` on the first line, then streams. A line starting
 /// with `#` (text) or `{"type":"notice"` (JSON) is a notice from the daemon, such as skipped lines.
 public struct TailRequest: Equatable, Sendable {
@@ -70,6 +76,11 @@ public struct TailRequest: Equatable, Sendable {
         words += filter.netns.sorted().map { "netns=\($0)" }
         words += filter.states.map(\.name).sorted().map { "state=\($0)" }
         words += filter.ends.map(\.rawValue).sorted().map { "end=\($0)" }
+        let w = filter.workloads
+        words += w.cgroupPrefixes.map { "cgroup=\(Self.encoded($0))" }
+        words += w.units.sorted().map { "unit=\(Self.encoded($0))" }
+        words += w.containerPrefixes.map { "container=\(Self.encoded($0))" }
+        words += w.pods.sorted().map { "pod=\(Self.encoded($0))" }
         return words.joined(separator: " ") + "\n"
     }
 
@@ -85,6 +96,7 @@ public struct TailRequest: Equatable, Sendable {
         var format = Format.json
         var utc = false
         var ports: [UInt16] = [], addresses: [String] = [], netns: [UInt32] = [], states: [String] = [], ends: [String] = []
+        var cgroups: [String] = [], units: [String] = [], containers: [String] = [], pods: [String] = []
         for word in words.dropFirst(2) {
             guard let equals = word.firstIndex(of: "=") else { throw FilterError(description: "bad request word '\(word)'") }
             let key = word[..<equals]
@@ -106,6 +118,14 @@ public struct TailRequest: Equatable, Sendable {
                 netns.append(inode)
             case "state": states.append(value)
             case "end": ends.append(value)
+            case "cgroup", "unit", "container", "pod":
+                guard let decoded = Self.decoded(value) else { throw FilterError(description: "bad encoding in '\(word)'") }
+                switch key {
+                case "cgroup": cgroups.append(decoded)
+                case "unit": units.append(decoded)
+                case "container": containers.append(decoded)
+                default: pods.append(decoded)
+                }
             default: throw FilterError(description: "unknown request key '\(key)'")
             }
         }
@@ -113,6 +133,33 @@ public struct TailRequest: Equatable, Sendable {
             throw FilterError(description: "--end filters connection records: it cannot be used with --events")
         }
         self.init(view: view, format: format, utc: utc,
-                  filter: try EventFilter(ports: ports, addresses: addresses, netns: netns, states: states, ends: ends))
+                  filter: try EventFilter(ports: ports, addresses: addresses, netns: netns, states: states, ends: ends,
+                                          workloads: WorkloadFilter(cgroupPrefixes: cgroups, units: units,
+                                                                    containerPrefixes: containers, pods: pods)))
+    }
+
+    /// Bytes outside printable ASCII, and space and `%`, as `%XX`.
+    static func encoded(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            if byte > 0x20, byte < 0x7F, byte != UInt8(ascii: "%") {
+                out.unicodeScalars.append(UnicodeScalar(byte))
+            } else {
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    static func decoded(_ value: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = value.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

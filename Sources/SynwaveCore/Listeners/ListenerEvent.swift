@@ -47,9 +47,13 @@ public struct ListenerEvent: Equatable, Sendable {
     public var inode: UInt64
     /// Filled in by user space (the event comes from softirq context, where the current task is not the owner).
     public var owner: SocketOwner?
+    /// The listener's cgroup v2 id (0: none). Kept a plain value (events are copied often): whoever
+    /// prints it names the workload.
+    public var cgroupID: UInt64
 
     public init(timestampNs: UInt64, socket: SocketIdentity, kind: Kind, listener: ListenerAddress,
-                synQueue: UInt32, acceptQueue: UInt32, backlog: UInt32, acceptOverflows: UInt64, inode: UInt64) {
+                synQueue: UInt32, acceptQueue: UInt32, backlog: UInt32, acceptOverflows: UInt64, inode: UInt64,
+                cgroupID: UInt64 = 0) {
         self.timestampNs = timestampNs
         self.socket = socket
         self.kind = kind
@@ -59,6 +63,7 @@ public struct ListenerEvent: Equatable, Sendable {
         self.backlog = backlog
         self.acceptOverflows = acceptOverflows
         self.inode = inode
+        self.cgroupID = cgroupID
     }
 }
 

@@ -1,7 +1,7 @@
 /// `tail` lines for listener events.
 extension StateEventFormatter {
     /// "listener accept queue full 3/2 on 10.0.0.2:5004 (python3 1234): new ACKs and SYNs are dropped"
-    static func appendListenerText(_ e: ListenerEvent, to out: inout [UInt8]) {
+    static func appendListenerText(_ e: ListenerEvent, workload: Workload?, to out: inout [UInt8]) {
         out.append(static: "listener ")
         switch e.kind {
         case .acceptQueueFull:
@@ -23,6 +23,11 @@ extension StateEventFormatter {
             out.append(decimal: UInt64(owner.pid))
             out.append(UInt8(ascii: ")"))
         }
+        if let workload {
+            out.append(static: " [")
+            out.append(contentsOf: workload.shortName.utf8)
+            out.append(UInt8(ascii: "]"))
+        }
         switch e.kind {
         case .acceptQueueFull:
             out.append(static: ": the application is not accepting; final ACKs and new SYNs are dropped")
@@ -42,11 +47,12 @@ extension StateEventFormatter {
         out.append(decimal: UInt64(backlog))
     }
 
-    static func listenerJSON(_ e: ListenerEvent, _ o: inout JSONLine) {
+    static func listenerJSON(_ e: ListenerEvent, workload: Workload?, _ o: inout JSONLine) {
         o.field("type", literal: "listener")
         o.field("ts_ns", e.timestampNs)
         o.field("cookie", e.socket.value)
         o.field("netns", e.listener.netns)
+        jsonCgroup(e.cgroupID, workload, &o)
         o.field("kind", e.kind.name)
         o.field("laddr") { e.listener.address.appendText(to: &$0) }
         o.field("lport", e.listener.port)

@@ -110,9 +110,10 @@ struct Daemon: AsyncParsableCommand {
             correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs,
                                           assembledInKernel: tracer.assemblesConnections),
             onlyNetns: plan.onlyNetns, closeCheckAfterNs: settings.closeCheckAfterNs, logger: logger)
-        let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches, policy: settings.eventLogPolicy)
+        let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches, policy: settings.eventLogPolicy,
+                                               cgroups: pipeline.cgroups)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,
-                              demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer,
+                              cgroups: pipeline.cgroups, demand: pipeline.tailDemand, clientBufferBytes: settings.tailClientBuffer,
                               maxClients: settings.tailClientsMax) { [logger] on in
             do { try tracer.sendEveryEvent(on) } catch {
                 logger.warning("cannot switch per-event records", metadata: ["error": "\(error)"])

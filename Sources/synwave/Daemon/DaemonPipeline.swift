@@ -34,6 +34,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private let onlyNetns: [UInt32]
     /// Listener events come from softirq context: their owner is found by socket inode, once here for every output.
     private let owners = OwnerResolver()
+    /// Records name their workload once here, for every output; the outputs name listener events'.
+    let cgroups = CgroupResolver.discover()
     private let eventLogOutput: AsyncStream<DaemonBatch>.Continuation
     private let tailOutput: AsyncStream<DaemonBatch>.Continuation
     let eventLogBatches: AsyncStream<DaemonBatch>
@@ -81,6 +83,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         for await batch in batches {
             // A fresh array: the last one went to the outputs, and clearing it would copy it.
             records = []
+            // Named while they surely exist: records may end after their cgroup is removed.
+            if let cgroups { for case .cgroup(let e) in batch { cgroups.learn(e.cgroupID) } }
             var prepared = prepare(batch)
             // At most about one record per event: grown by appends, the array was copied repeatedly.
             records.reserveCapacity(prepared.events.count)
@@ -88,6 +92,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
             let now = Clocks.bootNs()
             correlator.tick(nowNs: now, into: &records)
             if let answer = idleCheck.runIfDue(&correlator, nowNs: now, into: &records) { logFailures(answer) }
+            nameWorkloads(&records)
             prepared.records = records
             publish(prepared, nowNs: now)
         }
@@ -97,6 +102,7 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         let answer = correlator.endSocketsGoneFromKernel(idleNs: 0, nowNs: Clocks.bootNs(), into: &records)
         logFailures(answer)
         unverified.store(answer.unverified, ordering: .relaxed)
+        nameWorkloads(&records)
         publish(DaemonBatch(events: [], records: records), nowNs: Clocks.bootNs())
         eventLogOutput.finish()
         tailOutput.finish()
@@ -130,6 +136,13 @@ final class DaemonPipeline: Service, @unchecked Sendable {
             }
         }
         return DaemonBatch(events: events, records: [], listenerEvents: listenerEvents)
+    }
+
+    private func nameWorkloads(_ records: inout [ConnectionRecord]) {
+        guard let cgroups else { return }
+        for index in records.indices where records[index].cgroupID != 0 {
+            records[index].workload = cgroups.workload(of: records[index].cgroupID)
+        }
     }
 
     private func wanted(netns: UInt32) -> Bool {

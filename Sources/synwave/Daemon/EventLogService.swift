@@ -12,9 +12,12 @@ final class EventLogService: Service, @unchecked Sendable {
     private var formatter = StateEventFormatter(bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), useUTC: true)
     private var sampler: EventLogSampler
     private let countsSnapshot = Mutex(EventLogCounts())
+    /// The pipeline's: listener events are named here (records come named).
+    private let cgroups: CgroupResolver?
 
-    init(log: LineLog, batches: AsyncStream<DaemonBatch>, policy: EventLogPolicy) {
+    init(log: LineLog, batches: AsyncStream<DaemonBatch>, policy: EventLogPolicy, cgroups: CgroupResolver?) {
         self.log = log
+        self.cgroups = cgroups
         self.batches = batches
         sampler = EventLogSampler(policy: policy)
     }
@@ -24,7 +27,8 @@ final class EventLogService: Service, @unchecked Sendable {
     func run() async throws {
         for await batch in batches {
             for event in batch.listenerEvents {
-                formatter.json(.listener(event), into: &log.buffer)
+                let workload = event.cgroupID == 0 ? nil : cgroups?.workload(of: event.cgroupID)
+                formatter.json(.listener(event), workload: workload, into: &log.buffer)
                 log.endLine()
             }
             for record in batch.records {

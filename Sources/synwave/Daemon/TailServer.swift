@@ -42,9 +42,13 @@ final class TailServer: Service, @unchecked Sendable {
     private let eventViewers: (Bool) -> Void
     private var servingEventViewers = false
 
-    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, demand: TailDemand, clientBufferBytes: UInt64,
-         maxClients: Int, eventViewers: @escaping (Bool) -> Void = { _ in }) {
+    /// The pipeline's: records come named; per-event lines are named for the workload filters.
+    private let cgroups: CgroupResolver?
+
+    init(listener: UnixSocket, path: String, batches: AsyncStream<DaemonBatch>, cgroups: CgroupResolver?, demand: TailDemand,
+         clientBufferBytes: UInt64, maxClients: Int, eventViewers: @escaping (Bool) -> Void = { _ in }) {
         self.eventViewers = eventViewers
+        self.cgroups = cgroups
         self.maxClients = maxClients
         self.listener = listener
         self.path = path
@@ -138,7 +142,8 @@ final class TailServer: Service, @unchecked Sendable {
         let text = String(decoding: client.request[..<newline], as: UTF8.self)
         do {
             let request = try TailRequest(parsing: text)
-            let renderer = TailRenderer(request, bootToWallOffsetNs: bootToWallOffsetNs, owners: nil)
+            let renderer = TailRenderer(request, bootToWallOffsetNs: bootToWallOffsetNs, owners: nil,
+                                        cgroups: cgroups)
             client.renderer = renderer
             client.pending += Array("OK\n".utf8)
             if let header = renderer.header { client.pending += Array((header + "\n").utf8) }

@@ -1,0 +1,186 @@
+import Foundation
+import SynwaveCore
+import SynwaveKernel
+import Testing
+
+/// A test's cgroups under the real cgroup2 mount, shaped like a systemd service, a docker
+/// container and a kubepods pod's container; removed with it.
+final class TestCgroups {
+    static let containerID = String(repeating: "5a", count: 32)
+    static let podUID = "8f4c3a9e-1b2d-4c5e-9f00-112233445566"
+
+    let mount: MountInfo
+    let top: String
+
+    /// Where each shape lives, under the test's own top directory.
+    var service: String { "\(top)/system.slice/web.service" }
+    var docker: String { "\(top)/system.slice/docker-\(Self.containerID).scope" }
+    var pod: String {
+        "\(top)/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(Self.podUID.replacingOccurrences(of: "-", with: "_")).slice"
+            + "/cri-containerd-\(Self.containerID).scope"
+    }
+    var doomed: String { "\(top)/system.slice/doomed.service" }
+
+    init(_ label: String) throws {
+        mount = try #require(CgroupResolver.discover()).mount
+        top = "synwave-test-\(getpid())-\(label)"
+        for path in [service, docker, pod, doomed] { try make(path) }
+    }
+
+    deinit { remove(top) }
+
+    /// The cgroup path as records name it.
+    func cgroupPath(_ relative: String) -> String { (mount.root == "/" ? "" : mount.root) + "/" + relative }
+
+    func make(_ relative: String) throws {
+        var directory = mount.mountPoint
+        for part in relative.split(separator: "/") {
+            directory += "/\(part)"
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+                throw HarnessError("mkdir \(directory): errno \(errno)")
+            }
+        }
+    }
+
+    /// Removes `relative` and everything under it, moving any process left to the mount's root.
+    func remove(_ relative: String) {
+        let root = "\(mount.mountPoint)/\(relative)"
+        var directories = [root]
+        if let walker = FileManager.default.enumerator(atPath: root) {
+            for case let path as String in walker {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory), isDirectory.boolValue {
+                    directories.append("\(root)/\(path)")
+                }
+            }
+        }
+        for directory in directories.sorted(by: { $0.count > $1.count }) {
+            if let procs = try? String(contentsOfFile: "\(directory)/cgroup.procs", encoding: .utf8) {
+                for pid in procs.split(separator: "\n") {
+                    try? String(pid).write(toFile: "\(mount.mountPoint)/cgroup.procs", atomically: false, encoding: .utf8)
+                }
+            }
+            rmdir(directory)
+        }
+    }
+
+    /// synwave-loadgen in `namespace`, inside the cgroup `relative` (the shell joins it, then execs).
+    func loadgen(in relative: String, namespace: NetworkNamespace, _ arguments: [String]) throws -> Child {
+        let procs = "\(mount.mountPoint)/\(relative)/cgroup.procs"
+        return try Child("/bin/sh", ["-c", "echo $$ > '\(procs)' && exec /usr/sbin/ip netns exec \"$0\" \"$@\"",
+                                     namespace.name, Harness.loadgen] + arguments)
+    }
+}
+
+/// One case per TCP scenario, each in its own namespace and cgroups: both ends' records and the
+/// listener's events name the workload the socket was created in, server-side transitions
+/// (softirq) included, with connections assembled in the kernel and in user space.
+struct WorkloadScenario: Sendable, CustomTestStringConvertible {
+    enum Kind: Sendable { case normalClose, refused, reset, listenerOverflow, cgroupRemoved }
+    var name: String
+    var kind: Kind
+    var assemble: String
+    var testDescription: String { "\(name), assembled in \(assemble)" }
+
+    static var all: [WorkloadScenario] {
+        let kinds: [(String, Kind)] = [("normal close", .normalClose), ("refused", .refused), ("reset", .reset),
+                                       ("listener overflow", .listenerOverflow),
+                                       ("cgroup removed before the connection ends", .cgroupRemoved)]
+        let modes = KernelAllows.connectionRecords ? ["kernel", "user"] : ["user"]
+        return modes.flatMap { mode in kinds.map { WorkloadScenario(name: $0.0, kind: $0.1, assemble: mode) } }
+    }
+}
+
+@Suite(.serialized, .enabled(if: Harness.isRoot && CgroupResolver.discover() != nil,
+                             "root integration tests with a cgroup2 mount: they make cgroups and namespaces"))
+struct WorkloadIntegrationTests {
+    private func cgroup(_ object: [String: Any]) -> [String: Any]? { object["cgroup"] as? [String: Any] }
+
+    @Test(arguments: WorkloadScenario.all)
+    func recordsNameTheirWorkload(_ scenario: WorkloadScenario) throws {
+        let cgroups = try TestCgroups("wl")
+        let ns = try NetworkNamespace("wl")
+        let tail = try Tail(["--netns", "\(ns.inode)", "--assemble", scenario.assemble, "--standalone"], events: false)
+        let port = "7400"
+        switch scenario.kind {
+        case .normalClose:
+            let server = try cgroups.loadgen(in: cgroups.docker, namespace: ns, ["serve", "--port", port])
+            usleep(300_000)
+            let client = try cgroups.loadgen(in: cgroups.service, namespace: ns,
+                                             ["connect", "--addr", "127.0.0.1", "--port", port, "--bytes", "1000", "--echo"])
+            #expect(client.finish().status == 0 && server.finish().status == 0)
+        case .refused:
+            let client = try cgroups.loadgen(in: cgroups.pod, namespace: ns,
+                                             ["connect", "--addr", "127.0.0.1", "--port", port, "--once"])
+            #expect(client.finish().status == 0)
+        case .reset:
+            let server = try cgroups.loadgen(in: cgroups.service, namespace: ns, ["serve", "--port", port, "--mode", "hold",
+                                                                                  "--seconds", "5"])
+            usleep(300_000)
+            let client = try cgroups.loadgen(in: cgroups.docker, namespace: ns,
+                                             ["connect", "--addr", "127.0.0.1", "--port", port, "--bytes", "10", "--linger-zero"])
+            #expect(client.finish().status == 0 && server.finish().status == 0)
+        case .listenerOverflow:
+            let server = try cgroups.loadgen(in: cgroups.pod, namespace: ns, ["listen", "--port", port, "--backlog", "1",
+                                                                              "--seconds", "4"])
+            usleep(300_000)
+            let clients = try cgroups.loadgen(in: cgroups.service, namespace: ns,
+                                              ["burst", "--addr", "127.0.0.1", "--port", port, "--count", "6",
+                                               "--spacing-ms", "20", "--hold-seconds", "1"])
+            #expect(clients.finish().status == 0)
+            _ = server.finish()
+        case .cgroupRemoved:
+            let server = try cgroups.loadgen(in: cgroups.doomed, namespace: ns, ["serve", "--port", port, "--mode", "hold",
+                                                                                 "--seconds", "6"])
+            usleep(300_000)
+            let client = try cgroups.loadgen(in: cgroups.service, namespace: ns,
+                                             ["connect", "--addr", "127.0.0.1", "--port", port, "--bytes", "10",
+                                              "--hold-seconds", "1.5"])
+            usleep(700_000)
+            // The server's sockets keep the cgroup they were made in; the process moves out and
+            // the cgroup goes while the connection is still open.
+            cgroups.remove(cgroups.doomed)
+            #expect(!FileManager.default.fileExists(atPath: "\(cgroups.mount.mountPoint)/\(cgroups.doomed)"))
+            #expect(client.finish().status == 0 && server.finish().status == 0)
+        }
+        usleep(300_000)
+        let (_, objects, result) = try tail.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        let records = objects.filter { $0["type"] as? String == "connection" }
+        let client = records.first { $0["role"] as? String == "client" }
+        let server = records.first { $0["role"] as? String == "server" }
+
+        switch scenario.kind {
+        case .normalClose:
+            let client = try #require(client), server = try #require(server)
+            #expect(cgroup(client)?["path"] as? String == cgroups.cgroupPath(cgroups.service))
+            #expect(cgroup(client)?["unit"] as? String == "web.service")
+            let named = try #require(cgroup(server), "the server's record")
+            #expect(named["container_runtime"] as? String == "docker" && named["container_id"] as? String == TestCgroups.containerID)
+        case .refused:
+            let client = try #require(client)
+            #expect(client["end"] as? String == "refused")
+            let named = try #require(cgroup(client))
+            #expect(named["pod_uid"] as? String == TestCgroups.podUID && named["pod_qos"] as? String == "burstable")
+            #expect(named["container_runtime"] as? String == "containerd")
+        case .reset:
+            let client = try #require(client), server = try #require(server)
+            #expect(client["end"] as? String == "reset_sent" && server["end"] as? String == "reset_received")
+            #expect(cgroup(client)?["container_id"] as? String == TestCgroups.containerID)
+            #expect(cgroup(server)?["unit"] as? String == "web.service")
+        case .listenerOverflow:
+            let listenerEvents = objects.filter { $0["type"] as? String == "listener" }
+            try #require(!listenerEvents.isEmpty, "the accept queue filled: \(objects.count) lines")
+            for event in listenerEvents {
+                #expect(cgroup(event)?["pod_uid"] as? String == TestCgroups.podUID, "\(event)")
+            }
+            #expect(records.filter { $0["role"] as? String == "client" }.allSatisfy {
+                cgroup($0)?["unit"] as? String == "web.service"
+            })
+        case .cgroupRemoved:
+            let client = try #require(client), server = try #require(server)
+            #expect(cgroup(server)?["path"] as? String == cgroups.cgroupPath(cgroups.doomed), "named from when its id was announced")
+            #expect(cgroup(client)?["unit"] as? String == "web.service")
+        }
+    }
+}
