@@ -103,3 +103,41 @@ import Testing
         #expect(throws: FilterError.self) { try TailRequest(parsing: "SYNWAVE-TAIL 1 cgroup=system.slice") }
     }
 }
+
+@Suite struct WorkloadMetricsTests {
+    static func record(_ workload: Workload?, id: UInt64, end: ConnectionEnd = .closed, retransmits: UInt16 = 0) -> ConnectionRecord {
+        var r = WorkloadOutputTests.record(cgroupID: id, workload: workload)
+        r.end = end
+        r.retransmits.data = retransmits
+        r.resetsReceived = end == .resetReceived ? 1 : 0
+        return r
+    }
+
+    @Test func labels() {
+        #expect(WorkloadMetrics.label(Self.record(WorkloadOutputTests.pod, id: 1)) == "pod/8f4c3a9e-1b2d-4c5e-9f00-112233445566")
+        #expect(WorkloadMetrics.label(Self.record(WorkloadOutputTests.docker, id: 2)) == "docker/\(WorkloadOutputTests.id.prefix(12))")
+        #expect(WorkloadMetrics.label(Self.record(WorkloadOutputTests.nginx, id: 3)) == "nginx.service")
+        #expect(WorkloadMetrics.label(Self.record(Workload(cgroupPath: "/custom/x"), id: 4)) == "/custom/x")
+        #expect(WorkloadMetrics.label(Self.record(nil, id: 5)) == "unknown")
+        #expect(WorkloadMetrics.label(Self.record(nil, id: 0)) == "none")
+    }
+
+    @Test func boundedSeriesFoldTheRestIntoOther() {
+        var metrics = WorkloadMetrics(limit: 2)
+        metrics.count(Self.record(WorkloadOutputTests.nginx, id: 3, retransmits: 2))
+        metrics.count(Self.record(WorkloadOutputTests.docker, id: 2, end: .resetReceived))
+        metrics.count(Self.record(WorkloadOutputTests.pod, id: 1))
+        metrics.count(Self.record(Workload(cgroupPath: "/custom/x"), id: 4, end: .refused))
+        metrics.count(Self.record(WorkloadOutputTests.nginx, id: 3))
+        #expect(metrics.counts.keys.sorted() == ["docker/\(WorkloadOutputTests.id.prefix(12))", "nginx.service", "other"])
+        #expect(metrics.counts["nginx.service"]?.ended[.closed] == 2 && metrics.counts["nginx.service"]?.retransmits.data == 2)
+        #expect(metrics.counts["other"]?.ended[.closed] == 1 && metrics.counts["other"]?.ended[.refused] == 1)
+        #expect(metrics.foldedWorkloads == 2)
+        let families = metrics.families()
+        #expect(families.map(\.name) == ["synwave_workload_connections_ended_total", "synwave_workload_retransmits_total",
+                                         "synwave_workload_resets_total", "synwave_workloads_omitted"])
+        let resets = families[2].flattened()
+        #expect(resets.count == 1 && resets[0].labels.map(\.1) == ["docker/\(WorkloadOutputTests.id.prefix(12))", "received"])
+        #expect(WorkloadMetrics(limit: 0).families().map(\.name) == ["synwave_workloads_omitted"])
+    }
+}

@@ -34,6 +34,8 @@ public struct DaemonConfig: Equatable, Sendable {
     /// Listeners with per-listener metric series, the busiest first: 8 series each, so 10,000
     /// listeners would write 10 MB per export. `synwave listeners` shows them all.
     public var listenerMetricsMax = 100
+    /// Workloads with their own per-workload series (docs/workloads.md); later ones count as "other".
+    public var workloadMetricsMax = 100
     /// Connections traced only in these namespaces (names, paths or inodes); empty: all.
     public var onlyNetns: [String] = []
     /// Bytes of log lines kept in memory while a log cannot be written; past it the oldest are dropped (counted).
@@ -76,6 +78,7 @@ public struct DaemonConfig: Equatable, Sendable {
             ("close_check_after", duration(closeCheckAfterNs)),
             ("listener_interval", duration(listenerIntervalNs)), ("listener_netns", listenerNetns.joined(separator: ",")),
             ("listener_all_netns", "\(listenerAllNetns)"), ("listener_metrics_max", "\(listenerMetricsMax)"),
+            ("workload_metrics_max", "\(workloadMetricsMax)"),
             ("only_netns", onlyNetns.joined(separator: ",")), ("log_buffer_limit", size(logBufferLimit)),
             ("log_max_size", size(logMaxSize)), ("log_keep", "\(logKeep)"),
             ("assemble", assemble), ("event_log_records", eventLogPolicy.records.rawValue),
@@ -110,7 +113,7 @@ public enum DaemonConfigParser {
         "log_dir", "event_log", "metrics_log", "metrics_file", "metrics_interval", "metrics_listen", "run_dir", "pidfile",
         "tail_socket", "tail_group", "tail_client_buffer", "tail_clients_max", "attach", "ring_size", "poll_interval",
         "max_sockets", "idle_timeout", "close_check_after", "listener_interval", "listener_netns", "listener_all_netns",
-        "listener_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
+        "listener_metrics_max", "workload_metrics_max", "only_netns", "log_buffer_limit", "log_max_size", "log_keep",
         "assemble", "event_log_records", "event_log_sample", "slow_handshake",
     ]
 
@@ -234,6 +237,9 @@ public enum DaemonConfigParser {
         case "listener_metrics_max":
             guard let count = Int(value), (0...100_000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 100000") }
             config.listenerMetricsMax = count
+        case "workload_metrics_max":
+            guard let count = Int(value), (0...100_000).contains(count) else { throw refuse("'\(value)' is not a count from 0 to 100000") }
+            config.workloadMetricsMax = count
         case "only_netns":
             let namespaces = list()
             // The kernel's counted_netns map holds 256.

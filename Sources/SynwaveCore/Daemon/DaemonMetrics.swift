@@ -81,12 +81,15 @@ public struct DaemonMetrics: Sendable {
     public var uptimeSeconds: Double = 0
     /// What `synwave doctor` would list: loaded and derived features.
     public var features: [FeatureStatus] = []
+    /// Per-workload counters (`workload_metrics_max`).
+    public var workloads: WorkloadMetrics?
 
     public init() {}
 
     public func families() -> [MetricFamily] {
         var families: [MetricFamily] = []
         families += connectionFamilies()
+        families += workloads?.families() ?? []
         families += listenerFamilies()
         families += healthFamilies()
         families.append(featureFamily())

@@ -109,7 +109,8 @@ struct Daemon: AsyncParsableCommand {
         let pipeline = DaemonPipeline(batches: reader.batches,
             correlator: CorrelatorOptions(capacity: settings.maxSockets, idleTimeoutNs: settings.idleTimeoutNs,
                                           assembledInKernel: tracer.assemblesConnections),
-            onlyNetns: plan.onlyNetns, closeCheckAfterNs: settings.closeCheckAfterNs, logger: logger)
+            onlyNetns: plan.onlyNetns, closeCheckAfterNs: settings.closeCheckAfterNs,
+            workloadSeriesLimit: settings.workloadMetricsMax, logger: logger)
         let eventLogService = EventLogService(log: eventLog, batches: pipeline.eventLogBatches, policy: settings.eventLogPolicy,
                                                cgroups: pipeline.cgroups)
         let tail = TailServer(listener: listener, path: settings.tailSocketPath, batches: pipeline.tailBatches,

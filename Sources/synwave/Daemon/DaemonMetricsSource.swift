@@ -43,6 +43,7 @@ final class DaemonMetricsSource: @unchecked Sendable {
         let kernel = (try? sources.tracer.stats()) ?? TracerStats()
         metrics.connections = pipeline.metrics.adding(kernel.connections)
         metrics.trackedSockets = pipeline.tracked
+        metrics.workloads = sources.pipeline.workloadMetrics
         metrics.listeners = sources.listeners.report
         metrics.listenerSeriesLimit = sources.listenerSeriesLimit
         let reader = sources.reader.stats

@@ -45,12 +45,15 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     private var lastTailYieldNs: UInt64 = 0
     private let logger: Logger
     private let snapshot = Mutex((metrics: CorrelatorMetrics(), tracked: 0, droppedEvents: UInt64(0)))
+    /// Counted by the pipeline, which names the records; shared with the metrics under their own lock.
+    private let workloadCounts: Mutex<WorkloadMetrics>
     /// Idle sockets are looked up in the kernel's table (`Correlator.socketsToConfirm`).
     private var idleCheck: IdleSocketCheck
     private let unverified = Atomic<Int>(0)
 
     init(batches: AsyncStream<[KernelEvent]>, correlator: CorrelatorOptions, onlyNetns: Set<UInt32>,
-         closeCheckAfterNs: UInt64, logger: Logger) {
+         closeCheckAfterNs: UInt64, workloadSeriesLimit: Int, logger: Logger) {
+        workloadCounts = Mutex(WorkloadMetrics(limit: workloadSeriesLimit))
         self.batches = batches
         self.logger = logger
         idleCheck = IdleSocketCheck(afterNs: closeCheckAfterNs)
@@ -65,6 +68,8 @@ final class DaemonPipeline: Service, @unchecked Sendable {
     }
 
     var metrics: (metrics: CorrelatorMetrics, tracked: Int, droppedEvents: UInt64) { snapshot.withLock { $0 } }
+
+    var workloadMetrics: WorkloadMetrics { workloadCounts.withLock { $0 } }
 
     /// Of the sockets still tracked at stop, those the kernel's table could not be asked about.
     var unverifiedAtStop: Int { unverified.load(ordering: .relaxed) }
@@ -138,10 +143,16 @@ final class DaemonPipeline: Service, @unchecked Sendable {
         return DaemonBatch(events: events, records: [], listenerEvents: listenerEvents)
     }
 
+    /// Names each record's workload and counts it there.
     private func nameWorkloads(_ records: inout [ConnectionRecord]) {
-        guard let cgroups else { return }
-        for index in records.indices where records[index].cgroupID != 0 {
-            records[index].workload = cgroups.workload(of: records[index].cgroupID)
+        guard !records.isEmpty else { return }
+        if let cgroups {
+            for index in records.indices where records[index].cgroupID != 0 {
+                records[index].workload = cgroups.workload(of: records[index].cgroupID)
+            }
+        }
+        workloadCounts.withLock { counts in
+            for record in records { counts.count(record) }
         }
     }
 
