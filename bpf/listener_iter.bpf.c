@@ -21,6 +21,7 @@
  * marks and reports its listeners, and returns at once for every other socket.
  */
 #include "tuple.bpf.h"
+#include "cgroup.bpf.h"
 
 /* A listener's fixed facts, read from the socket at its first poll and kept here: at each
  * poll after that, only the lines holding its queue counters are read (idle listeners are
@@ -147,6 +148,7 @@ static __always_inline int report_listener(struct seq_file *seq, struct sock *sk
 	r.uid = m->uid;
 	r.family = m->family;
 	r.port = m->port;
+	r.cgroup_id = synwave_socket_cgroup(sk);
 	if (bpf_seq_write(seq, &r, sizeof(r)))
 		return 0;
 	dump_visited++;

@@ -75,10 +75,11 @@ struct Listeners: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let owners = OwnerResolver()
+        let cgroups = CgroupResolver.discover()
         let output = OutputWriter(fd: 1)
         var table = ListenerTable()
         guard watch else {
-            _ = Self.refresh(poller, tracer: nil, owners: owners, table: &table)
+            _ = Self.refresh(poller, tracer: nil, owners: owners, cgroups: cgroups, table: &table)
             Self.write(table.report, json: json, poll: 1, into: output)
             output.flush()
             return
@@ -138,7 +139,7 @@ struct Listeners: AsyncParsableCommand {
 
     /// One poll of every namespace joined with the kernel's statistics; returns what changed
     /// (`table.report` has every listener).
-    static func refresh(_ poller: ListenerPoller, tracer: KernelTracer?, owners: OwnerResolver,
+    static func refresh(_ poller: ListenerPoller, tracer: KernelTracer?, owners: OwnerResolver, cgroups: CgroupResolver?,
                         table: inout ListenerTable) -> ListenerReport {
         let (polls, failures) = poller.poll()
         for failure in failures { StandardError.line("synwave: \(failure)") }
@@ -147,7 +148,8 @@ struct Listeners: AsyncParsableCommand {
             do { kernel = try tracer.listenerStats() } catch { StandardError.line("synwave: \(error)") }
         }
         // Owners first seen now are placed by the next rescan (the first one at once).
-        var changes = table.update(polls: polls, kernel: kernel, owner: owners.cached)
+        var changes = table.update(polls: polls, kernel: kernel, owner: owners.cached,
+                                   workload: { id in cgroups?.workload(of: id) })
         if owners.hasPending, owners.resolvePending() { table.refreshOwners(owners.cached, into: &changes) }
         return changes
     }
@@ -173,6 +175,7 @@ final class ListenerWatcher: Service, @unchecked Sendable {
     private let poller: ListenerPoller
     private let tracer: KernelTracer
     private let owners: OwnerResolver
+    private let cgroups = CgroupResolver.discover()
     private let output: OutputWriter
     private let json: Bool
     private let changesOnly: Bool
@@ -203,7 +206,7 @@ final class ListenerWatcher: Service, @unchecked Sendable {
         var table = ListenerTable()
         var refreshes: UInt64 = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let changes = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &table)
+            let changes = Listeners.refresh(poller, tracer: tracer, owners: owners, cgroups: cgroups, table: &table)
             refreshes += 1
             if !json {
                 if clearScreen { output.buffer.append(contentsOf: "\u{1b}[H\u{1b}[2J".utf8) } else if refreshes > 1 {

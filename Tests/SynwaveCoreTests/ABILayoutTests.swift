@@ -209,7 +209,8 @@ import Testing
 
     @Test func listenerRecord() {
         typealias R = synwave_listener_record
-        #expect(MemoryLayout<R>.size == 64)
+        #expect(MemoryLayout<R>.size == 72)
+        #expect(MemoryLayout<R>.offset(of: \R.cgroup_id) == 64)
         #expect(MemoryLayout<R>.offset(of: \R.cookie) == 0)
         #expect(MemoryLayout<R>.offset(of: \R.inode) == 8)
         #expect(MemoryLayout<R>.offset(of: \R.addr) == 16)

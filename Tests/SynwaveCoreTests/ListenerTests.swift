@@ -68,9 +68,9 @@ import Testing
     static let any = IPAddress(parsing: "0.0.0.0")!
 
     static func poll(acceptQueue: UInt32 = 0, backlog: UInt32 = 2, drops: UInt32 = 0, requests: Int = 0,
-                     counters: NamespaceCounters = NamespaceCounters()) -> NamespacePoll {
+                     counters: NamespaceCounters = NamespaceCounters(), cgroupID: UInt64 = 0) -> NamespacePoll {
         let listener = ListenerSnapshot(cookie: 42, listener: ListenerAddress(netns: netns, address: any, port: 5004),
-                                        acceptQueue: acceptQueue, backlog: backlog, drops: drops, inode: 9)
+                                        acceptQueue: acceptQueue, backlog: backlog, drops: drops, inode: 9, cgroupID: cgroupID)
         let request = RequestSnapshot(local: ListenerAddress(netns: netns, address: IPAddress(parsing: "10.0.0.2")!, port: 5004))
         return NamespacePoll(netns: netns, name: "srv", listeners: [listener],
                              requests: Array(repeating: request, count: requests), counters: counters)
@@ -219,8 +219,30 @@ import Testing
         ListenerReportFormatter.json(report, poll: 3, into: &out)
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix(#"{"type":"listener","poll":3,"netns":4026532001,"netns_name":"srv","cookie":42,"laddr":"0.0.0.0","lport":5004,"pid":null"#))
+        #expect(lines[0].hasPrefix(#"{"type":"listener","poll":3,"netns":4026532001,"netns_name":"srv","cgroup":null,"cookie":42,"laddr":"0.0.0.0","lport":5004,"pid":null"#))
         #expect(lines[1].hasPrefix(#"{"type":"netns","poll":3"#))
+    }
+
+    /// A listener's workload: named once per cgroup, shown in the table, the JSON and the metrics.
+    @Test func listenersNameTheirWorkload() throws {
+        var table = ListenerTable()
+        var asked: [UInt64] = []
+        let nginx = Workload(cgroupPath: "/system.slice/nginx.service")
+        let name = { (id: UInt64) -> Workload? in asked.append(id); return id == 77 ? nginx : nil }
+        let report = table.update(polls: [Self.poll(cgroupID: 77)], kernel: [:], workload: name)
+        _ = table.update(polls: [Self.poll(acceptQueue: 1, cgroupID: 77)], kernel: [:], workload: name)
+        #expect(asked == [77], "named once")
+        #expect(report.rows.first?.workload == nginx && table.report.rows.first?.cgroupID == 77)
+        var out: [UInt8] = []
+        ListenerReportFormatter.text(report, into: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains("nginx.service"))
+        out = []
+        ListenerReportFormatter.json(report, poll: 1, into: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains(#""cgroup":{"id":77,"path":"/system.slice/nginx.service","unit":"nginx.service"}"#))
+        var metrics = DaemonMetrics()
+        metrics.listeners = table.report
+        let backlog = try #require(metrics.families().first { $0.name == "synwave_listener_backlog" })
+        #expect(backlog.samples.first?.labels.last.map { $0.0 == "workload" && $0.1 == "nginx.service" } == true)
     }
 
     @Test func durations() {

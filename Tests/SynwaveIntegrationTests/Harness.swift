@@ -80,10 +80,19 @@ final class Child {
 
     /// Waits until `condition` holds for stderr, the child exits, or `seconds` pass.
     func waitForStderr(seconds: Double, _ condition: (String) -> Bool) -> Bool {
+        wait(for: err, seconds: seconds, condition)
+    }
+
+    /// The same for stdout.
+    func waitForStdout(seconds: Double, _ condition: (String) -> Bool) -> Bool {
+        wait(for: out, seconds: seconds, condition)
+    }
+
+    private func wait(for output: PipeCollector, seconds: Double, _ condition: (String) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if condition(err.text) { return true }
-            if !process.isRunning { return condition(err.text) }
+            if condition(output.text) { return true }
+            if !process.isRunning { return condition(output.text) }
             usleep(20_000)
         }
         return false

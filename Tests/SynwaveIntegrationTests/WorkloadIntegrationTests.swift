@@ -183,4 +183,22 @@ struct WorkloadIntegrationTests {
             #expect(cgroup(client)?["unit"] as? String == "web.service")
         }
     }
+
+    /// `synwave listeners` names each listener's workload, through every source the kernel allows.
+    @Test(arguments: KernelAllows.listenerPollSources)
+    func listenersNameTheirWorkload(_ source: ListenerPollSource) throws {
+        let cgroups = try TestCgroups("ls")
+        let ns = try NetworkNamespace("ls")
+        let server = try cgroups.loadgen(in: cgroups.pod, namespace: ns, ["listen", "--port", "7500", "--seconds", "3"])
+        defer { _ = server.interrupt() }
+        #expect(server.waitForStdout(seconds: 10) { $0.contains("listening") })
+        let result = try run(Harness.synwave, ["listeners", "--watch", "--json", "--count", "1", "--netns", ns.name,
+                                               "--poll-via", source.rawValue])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["type"] as? String == "listener" && int($0["lport"]) == 7500 }
+        let row = try #require(rows.first, "\(result.stdout)")
+        #expect(cgroup(row)?["pod_uid"] as? String == TestCgroups.podUID && cgroup(row)?["path"] as? String == cgroups.cgroupPath(cgroups.pod))
+    }
 }

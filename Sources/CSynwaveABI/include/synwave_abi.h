@@ -315,8 +315,9 @@ struct synwave_listener_record {
 	__u16 family;          /* 0: the dump's end record, with only `visited` set */
 	__u16 port;            /* host byte order */
 	__u32 visited;         /* end record only: how many marked listeners the dump visited */
+	__u64 cgroup_id;       /* the listener's cgroup v2 (0: none) */
 };
-_Static_assert(sizeof(struct synwave_listener_record) == 64, "synwave_listener_record ABI");
+_Static_assert(sizeof(struct synwave_listener_record) == 72, "synwave_listener_record ABI");
 
 #define SYNWAVE_CONNECTION_TRANSITIONS 6
 /* Slots of the BPF map "connections" (a power of two): sockets open at once that can be assembled */

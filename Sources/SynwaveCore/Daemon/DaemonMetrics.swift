@@ -153,7 +153,8 @@ public struct DaemonMetrics: Sendable {
         for row in exported {
             let labels = [("netns", String(row.listener.netns)), ("namespace", row.namespaceName),
                           ("address", row.listener.address.description), ("port", String(row.listener.port)),
-                          ("comm", row.owner?.comm.description ?? "")]
+                          ("comm", row.owner?.comm.description ?? ""),
+                          ("workload", WorkloadMetrics.label(cgroupID: row.cgroupID, workload: row.workload))]
             synQueue.add(row.synQueue, labels)
             synQueueMax.add(row.maxSynQueue, labels)
             acceptQueue.add(row.acceptQueue, labels)

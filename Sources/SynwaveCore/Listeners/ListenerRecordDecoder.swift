@@ -26,7 +26,7 @@ public enum ListenerRecordDecoder {
             each(record.netns, ListenerSnapshot(
                 cookie: record.cookie, listener: ListenerAddress(netns: record.netns, address: address, port: record.port),
                 acceptQueue: record.accept_queue, backlog: record.backlog, drops: record.drops, inode: record.inode,
-                uid: record.uid, synQueue: record.syn_queue))
+                uid: record.uid, synQueue: record.syn_queue, cgroupID: record.cgroup_id))
         }
         return rejected + bytes.count - offset
     }

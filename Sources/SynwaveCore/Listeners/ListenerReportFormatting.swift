@@ -1,7 +1,7 @@
 /// `synwave listeners` output: a table like `ss -lnt` with peaks and drops, or JSON lines.
 public enum ListenerReportFormatter {
     static let columns: [(title: String, width: Int, rightAligned: Bool)] = [
-        ("NETNS", 12, false), ("LOCAL", 24, false), ("OWNER", 18, false),
+        ("NETNS", 12, false), ("LOCAL", 24, false), ("OWNER", 18, false), ("WORKLOAD", 16, false),
         ("SYN-Q", 5, true), ("MAX", 5, true), ("ACCEPT-Q", 8, true), ("MAX", 5, true), ("BACKLOG", 7, true),
         ("OVERFLOWS", 9, true), ("SYN-DROPS", 9, true), ("SYNACK-RTX", 10, true),
     ]
@@ -16,7 +16,8 @@ public enum ListenerReportFormatter {
             if r.acceptQueueFull { acceptQueue = "FULL " + acceptQueue }
             var synQueue = "\(r.synQueue)"
             if r.synQueueFull { synQueue = "FULL " + synQueue }
-            row([r.namespaceName, String(decoding: local, as: UTF8.self), owner,
+            let workload = r.workload?.shortName ?? (r.cgroupID == 0 ? "-" : "?")
+            row([r.namespaceName, String(decoding: local, as: UTF8.self), owner, workload,
                  synQueue, "\(r.maxSynQueue)", acceptQueue, "\(r.maxAcceptQueue)", "\(r.backlog)",
                  "\(r.acceptOverflows)", "\(r.synDrops)", "\(r.synackRetransmits)"], into: &out)
         }
@@ -51,6 +52,7 @@ public enum ListenerReportFormatter {
                 o.field("poll", poll)
                 o.field("netns", r.listener.netns)
                 o.field("netns_name", r.namespaceName)
+                StateEventFormatter.jsonCgroup(r.cgroupID, r.workload, &o)
                 o.field("cookie", r.cookie)
                 o.field("laddr") { r.listener.address.appendText(to: &$0) }
                 o.field("lport", r.listener.port)

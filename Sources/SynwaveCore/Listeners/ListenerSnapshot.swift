@@ -13,9 +13,11 @@ public struct ListenerSnapshot: Equatable, Sendable {
     /// The SYN queue's length (icsk_accept_queue.qlen) when the source reads it (the BPF
     /// listener iterator); nil from sock_diag, where request sockets are counted instead.
     public var synQueue: UInt32?
+    /// The listener's cgroup v2 id (0: none, or a source that cannot read it).
+    public var cgroupID: UInt64
 
     public init(cookie: UInt64, listener: ListenerAddress, acceptQueue: UInt32, backlog: UInt32,
-                drops: UInt32, inode: UInt64, uid: UInt32 = 0, synQueue: UInt32? = nil) {
+                drops: UInt32, inode: UInt64, uid: UInt32 = 0, synQueue: UInt32? = nil, cgroupID: UInt64 = 0) {
         self.cookie = cookie
         self.listener = listener
         self.acceptQueue = acceptQueue
@@ -24,6 +26,7 @@ public struct ListenerSnapshot: Equatable, Sendable {
         self.inode = inode
         self.uid = uid
         self.synQueue = synQueue
+        self.cgroupID = cgroupID
     }
 }
 

@@ -6,6 +6,9 @@ public struct ListenerRow: Equatable, Sendable {
     public var namespaceName: String
     public var owner: SocketOwner?
     public var inode: UInt64
+    /// The listener's cgroup v2 id (0: none), and the workload it names.
+    public var cgroupID: UInt64 = 0
+    public var workload: Workload?
     /// Half-open requests now: the listener's SYN queue length, or where only sock_diag is
     /// read, the request sockets matched to this listener.
     public var synQueue: UInt32
@@ -121,7 +124,8 @@ public struct ListenerTable: Sendable {
     /// changed, new ones included; `report` has them all. `owner` maps a socket inode to the
     /// process holding it.
     public mutating func update(polls: [NamespacePoll], kernel: [UInt64: ListenerKernelStats],
-                                owner: (UInt64) -> SocketOwner? = { _ in nil }) -> ListenerReport {
+                                owner: (UInt64) -> SocketOwner? = { _ in nil },
+                                workload: (UInt64) -> Workload? = { _ in nil }) -> ListenerReport {
         updates += 1
         var changed: [UInt64: ListenerRow] = [:]
         var changedNamespaces: [NamespaceRow] = []
@@ -144,6 +148,10 @@ public struct ListenerTable: Sendable {
                 t.row.namespaceName = poll.name
                 apply(snapshot, synQueue: snapshot.synQueue ?? halfOpen[index], stats: stats, to: &t)
                 if t.row.owner == nil || row.inode != snapshot.inode { t.row.owner = owner(snapshot.inode) }
+                if snapshot.cgroupID != 0, t.row.workload == nil || row.cgroupID != snapshot.cgroupID {
+                    t.row.cgroupID = snapshot.cgroupID
+                    t.row.workload = workload(snapshot.cgroupID)
+                }
                 t.lastSeenUpdate = updates
                 if tracked.updateValue(t, forKey: snapshot.cookie) == nil || t.row != row { changed[snapshot.cookie] = t.row }
             }

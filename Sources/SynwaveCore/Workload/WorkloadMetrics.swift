@@ -29,8 +29,13 @@ public struct WorkloadMetrics: Equatable, Sendable {
     /// The `workload` label of a record: a pod by UID, a container by runtime and short id, else
     /// the systemd unit, else the cgroup path; `none` without a cgroup, `unknown` for one not named.
     public static func label(_ record: ConnectionRecord) -> String {
-        guard record.cgroupID != 0 else { return "none" }
-        guard let workload = record.workload else { return "unknown" }
+        label(cgroupID: record.cgroupID, workload: record.workload)
+    }
+
+    /// The same for anything with a cgroup id (listeners' series too).
+    public static func label(cgroupID: UInt64, workload: Workload?) -> String {
+        guard cgroupID != 0 else { return "none" }
+        guard let workload else { return "unknown" }
         if let pod = workload.pod { return "pod/\(pod.uid)" }
         if let container = workload.container {
             return "\(container.runtime?.rawValue ?? "container")/\(container.shortID)"

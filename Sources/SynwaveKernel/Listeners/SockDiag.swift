@@ -148,6 +148,7 @@ final class SockDiag {
         }
         guard message.idiag_state == Self.tcpListen else { return }
         var drops: UInt32 = 0
+        var cgroupID: UInt64 = 0
         var offset = messageSize
         // Attributes: rtattr {len, type} then data, each aligned to 4 bytes.
         while offset + 4 <= payload.count {
@@ -157,12 +158,16 @@ final class SockDiag {
             if type == UInt16(INET_DIAG_SKMEMINFO), length >= 4 + 4 * (Self.skMemInfoDrops + 1) {
                 drops = payload.loadUnaligned(fromByteOffset: offset + 4 + 4 * Self.skMemInfoDrops, as: UInt32.self)
             }
+            // Sent unasked since 5.8 (older kernels: none, and the row names no workload).
+            if type == UInt16(INET_DIAG_CGROUP_ID), length >= 4 + 8 {
+                cgroupID = payload.loadUnaligned(fromByteOffset: offset + 4, as: UInt64.self)
+            }
             offset += (length + 3) & ~3
         }
         let cookie = UInt64(message.id.idiag_cookie.0) | UInt64(message.id.idiag_cookie.1) << 32
         listeners.append(ListenerSnapshot(
             cookie: cookie, listener: local, acceptQueue: message.idiag_rqueue, backlog: message.idiag_wqueue,
-            drops: drops, inode: UInt64(message.idiag_inode), uid: message.idiag_uid))
+            drops: drops, inode: UInt64(message.idiag_inode), uid: message.idiag_uid, cgroupID: cgroupID))
     }
 }
 

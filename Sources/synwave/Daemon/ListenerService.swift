@@ -9,6 +9,7 @@ final class ListenerService: Service, @unchecked Sendable {
     private let tracer: KernelTracer
     private let intervalNs: UInt64
     private let owners = OwnerResolver()
+    private let cgroups = CgroupResolver.discover()
     /// Locked while a poll updates it: the metrics exporter reads the report in between.
     private let table = Mutex(ListenerTable())
 
@@ -22,7 +23,7 @@ final class ListenerService: Service, @unchecked Sendable {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            table.withLock { _ = Listeners.refresh(poller, tracer: tracer, owners: owners, table: &$0) }
+            table.withLock { _ = Listeners.refresh(poller, tracer: tracer, owners: owners, cgroups: cgroups, table: &$0) }
             let pause = intervalNs
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(pause)) }
         }
