@@ -158,7 +158,7 @@ final class SockDiag {
             if type == UInt16(INET_DIAG_SKMEMINFO), length >= 4 + 4 * (Self.skMemInfoDrops + 1) {
                 drops = payload.loadUnaligned(fromByteOffset: offset + 4 + 4 * Self.skMemInfoDrops, as: UInt32.self)
             }
-            // Sent unasked since 5.8 (older kernels: none, and the row names no workload).
+            // Sent unasked since 5.9 (older kernels: none, and the row names no workload).
             if type == UInt16(INET_DIAG_CGROUP_ID), length >= 4 + 8 {
                 cgroupID = payload.loadUnaligned(fromByteOffset: offset + 4, as: UInt64.self)
             }
