@@ -19,7 +19,7 @@ final class DaemonConfigTests: XCTestCase {
             metrics_file = /var/lib/node_exporter/synwave.prom
             metrics_interval = 30s
             listener_netns = blue, "red"
-            listener_all_netns = true
+            listener_all_netns = false
             tail_group = synwave-tail
             ring_size = 64M
             poll_interval = 5ms
@@ -30,7 +30,7 @@ final class DaemonConfigTests: XCTestCase {
         XCTAssertEqual(config.metricsFilePath, "/var/lib/node_exporter/synwave.prom")
         XCTAssertEqual(config.metricsIntervalNs, 30_000_000_000)
         XCTAssertEqual(config.listenerNetns, ["blue", "red"])
-        XCTAssertTrue(config.listenerAllNetns)
+        XCTAssertFalse(config.listenerAllNetns, "the default, every namespace, turned off")
         XCTAssertEqual(config.tailGroup, "synwave-tail")
         XCTAssertEqual(config.ringBufferBytes, 64 << 20)
         XCTAssertEqual(config.pollIntervalMs, 5)
@@ -133,7 +133,7 @@ final class MetricTextTests: XCTestCase {
         metrics.listeners = ListenerReport(rows: [row(1), row(2, maxAccept: 3), row(3), row(4, overflows: 1)], namespaces: [])
         metrics.listenerSeriesLimit = 2
         let text = sampleLines(metrics.families())
-        XCTAssertTrue(text.contains(#"synwave_listener_backlog{netns="1",namespace="host",address="0.0.0.0",port="2",comm=""} 0"#), text)
+        XCTAssertTrue(text.contains(#"synwave_listener_backlog{netns="1",namespace="host",address="0.0.0.0",port="2",comm="",workload="none"} 0"#), text)
         XCTAssertTrue(text.contains(#"port="4""#), "the listener that dropped is kept")
         XCTAssertFalse(text.contains(#"port="1""#) || text.contains(#"port="3""#))
         XCTAssertTrue(text.contains("synwave_listeners_omitted 2\n"))

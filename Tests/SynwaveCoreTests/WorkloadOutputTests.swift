@@ -141,3 +141,31 @@ import Testing
         #expect(WorkloadMetrics(limit: 0).families().map(\.name) == ["synwave_workloads_omitted"])
     }
 }
+
+@Suite struct NamespaceOwnerTests {
+    @Test func processCgroupFile() {
+        let hybrid = "12:pids:/system.slice/docker-abc.scope\n1:name=systemd:/system.slice/docker-abc.scope\n0::/system.slice/docker-abc.scope\n"
+        #expect(ProcessCgroup.v2Path(hybrid) == "/system.slice/docker-abc.scope")
+        #expect(ProcessCgroup.v2Path("0::/\n") == "/")
+        #expect(ProcessCgroup.v2Path("3:cpu:/x\n") == nil, "v1 only")
+        #expect(ProcessCgroup.v2Path("0::relative\n") == nil && ProcessCgroup.v2Path("") == nil)
+    }
+
+    /// Namespace series: labelled with the owning workload, and bounded like the listeners'.
+    @Test func namespaceSeriesNameTheirOwnerAndAreBounded() throws {
+        var metrics = DaemonMetrics()
+        metrics.listenerSeriesLimit = 1
+        var quiet = NamespaceRow(netns: 1, name: "host", counters: NamespaceCounters())
+        quiet.owner = nil
+        var busy = NamespaceRow(netns: 2, name: "pid 7", counters: NamespaceCounters())
+        busy.counters.listenOverflows = 4
+        busy.owner = WorkloadOutputTests.docker
+        metrics.listeners = ListenerReport(rows: [], namespaces: [quiet, busy])
+        let families = metrics.families()
+        let overflows = try #require(families.first { $0.name == "synwave_netns_listen_overflows_total" })
+        #expect(overflows.samples.count == 1)
+        #expect(overflows.samples.first?.labels.map(\.1) == ["2", "pid 7", "docker/\(WorkloadOutputTests.id.prefix(12))"])
+        let omitted = try #require(families.first { $0.name == "synwave_namespaces_omitted" })
+        #expect(omitted.samples.first?.value == .number(1))
+    }
+}

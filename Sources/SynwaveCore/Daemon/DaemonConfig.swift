@@ -30,7 +30,9 @@ public struct DaemonConfig: Equatable, Sendable {
     public var listenerIntervalNs: UInt64 = 1_000_000_000
     /// Namespaces whose listeners are polled besides the daemon's own (names or paths).
     public var listenerNetns: [String] = []
-    public var listenerAllNetns = false
+    /// Every namespace found under /run/netns and /proc/*/ns/net, as they come and go: on a
+    /// container host each container has its own.
+    public var listenerAllNetns = true
     /// Listeners with per-listener metric series, the busiest first: 8 series each, so 10,000
     /// listeners would write 10 MB per export. `synwave listeners` shows them all.
     public var listenerMetricsMax = 100

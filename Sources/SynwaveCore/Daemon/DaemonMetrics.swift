@@ -168,8 +168,14 @@ public struct DaemonMetrics: Sendable {
                                    "Syncookies sent since start: the kernel counts them per namespace only.")
         var namespaceOverflows = MetricFamily("synwave_netns_listen_overflows_total", .counter, "The namespace's ListenOverflows since start.")
         var namespaceDrops = MetricFamily("synwave_netns_listen_drops_total", .counter, "The namespace's ListenDrops since start.")
-        for namespace in listeners.namespaces {
-            let labels = [("netns", String(namespace.netns)), ("namespace", namespace.name)]
+        // Every namespace is polled by default: bounded like the listeners, those in trouble first.
+        let namespaces = listeners.namespaces.sorted {
+            ($0.counters.listenOverflows + $0.counters.listenDrops + $0.counters.syncookiesSent, $1.netns)
+                > ($1.counters.listenOverflows + $1.counters.listenDrops + $1.counters.syncookiesSent, $0.netns)
+        }.prefix(listenerSeriesLimit)
+        for namespace in namespaces {
+            let labels = [("netns", String(namespace.netns)), ("namespace", namespace.name),
+                          ("workload", namespace.owner.map(WorkloadMetrics.label) ?? "none")]
             cookies.add(namespace.counters.syncookiesSent, labels)
             namespaceOverflows.add(namespace.counters.listenOverflows, labels)
             namespaceDrops.add(namespace.counters.listenDrops, labels)
@@ -177,8 +183,11 @@ public struct DaemonMetrics: Sendable {
         var omitted = MetricFamily("synwave_listeners_omitted", .gauge,
                                    "Listeners left out of the per-listener series (listener_metrics_max); `synwave listeners` shows all.")
         omitted.add(listeners.rows.count - exported.count, [])
+        var namespacesOmitted = MetricFamily("synwave_namespaces_omitted", .gauge,
+                                             "Namespaces left out of the per-namespace series (listener_metrics_max).")
+        namespacesOmitted.add(listeners.namespaces.count - namespaces.count, [])
         return [synQueue, synQueueMax, acceptQueue, acceptQueueMax, backlog, overflows, synDrops, synacks,
-                cookies, namespaceOverflows, namespaceDrops, omitted]
+                cookies, namespaceOverflows, namespaceDrops, omitted, namespacesOmitted]
     }
 
     /// At most `limit` rows, in their order: those that dropped or retransmitted most first,

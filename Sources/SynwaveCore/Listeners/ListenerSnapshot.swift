@@ -62,6 +62,9 @@ public struct NamespacePoll: Equatable, Sendable {
     /// `listeners` lists every listener of the namespace (those missing are gone); false when it
     /// lists only the ones that changed since the last poll.
     public var complete: Bool
+    /// The workload that owns the namespace: the cgroup of the process it was found through
+    /// (/proc/PID/ns/net); nil for the host's and for named ones.
+    public var owner: Workload?
 
     public init(netns: UInt32, name: String, listeners: [ListenerSnapshot], requests: [RequestSnapshot],
                 counters: NamespaceCounters, complete: Bool = true) {

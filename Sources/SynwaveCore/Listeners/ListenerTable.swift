@@ -58,6 +58,8 @@ public struct NamespaceRow: Equatable, Sendable {
     public var netns: UInt32
     public var name: String
     public var counters: NamespaceCounters
+    /// The workload owning the namespace (`NamespacePoll.owner`).
+    public var owner: Workload? = nil
 }
 
 public struct ListenerReport: Equatable, Sendable {
@@ -134,8 +136,9 @@ public struct ListenerTable: Sendable {
             // A namespace seen for the first time: its listeners predate synwave (or this poll).
             let firstSight = namespaceBaselines[poll.netns] == nil
             if firstSight { namespaceBaselines[poll.netns] = poll.counters }
-            let namespace = NamespaceRow(netns: poll.netns, name: poll.name,
+            var namespace = NamespaceRow(netns: poll.netns, name: poll.name,
                                          counters: poll.counters.since(namespaceBaselines[poll.netns]!))
+            namespace.owner = poll.owner
             if namespaceRows.updateValue(namespace, forKey: poll.netns) != namespace { changedNamespaces.append(namespace) }
             if poll.complete { complete.insert(poll.netns) }
             let halfOpen = Self.halfOpenCounts(poll)

@@ -63,3 +63,15 @@ public struct MountInfo: Hashable, Sendable {
         return value <= 255 ? UInt8(value) : nil
     }
 }
+
+/// `/proc/PID/cgroup`: the process's cgroup v2 path is the `0::` line (hybrid hosts list v1
+/// hierarchies too); nil without one.
+public enum ProcessCgroup {
+    public static func v2Path(_ text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+            let path = line.dropFirst(3)
+            return path.hasPrefix("/") ? String(path) : nil
+        }
+        return nil
+    }
+}

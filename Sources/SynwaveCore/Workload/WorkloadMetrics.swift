@@ -36,6 +36,10 @@ public struct WorkloadMetrics: Equatable, Sendable {
     public static func label(cgroupID: UInt64, workload: Workload?) -> String {
         guard cgroupID != 0 else { return "none" }
         guard let workload else { return "unknown" }
+        return label(workload)
+    }
+
+    public static func label(_ workload: Workload) -> String {
         if let pod = workload.pod { return "pod/\(pod.uid)" }
         if let container = workload.container {
             return "\(container.runtime?.rawValue ?? "container")/\(container.shortID)"

@@ -30,11 +30,13 @@ public final class ListenerPoller {
         let found = iterated(distinct, &failures)
         for (target, probe) in distinct {
             do {
-                if let found {
-                    polls.append(try probe.poll(listeners: found.byNetns[probe.netns] ?? [], complete: found.complete))
+                var poll = if let found {
+                    try probe.poll(listeners: found.byNetns[probe.netns] ?? [], complete: found.complete)
                 } else {
-                    polls.append(try probe.poll())
+                    try probe.poll()
                 }
+                poll.owner = Self.owner(of: target)
+                polls.append(poll)
             } catch {
                 failures.append("netns \(target.name): \(error)")
                 probes[target] = nil
@@ -58,6 +60,14 @@ public final class ListenerPoller {
             self.iterator = nil
             return nil
         }
+    }
+
+    /// The workload of the process a namespace was found through (`/proc/PID/ns/net`).
+    static func owner(of target: NamespaceTarget) -> Workload? {
+        guard let path = target.path, path.hasPrefix("/proc/"), path.hasSuffix("/ns/net"),
+              let text = try? Preflight.readFile(String(path.dropLast("ns/net".count)) + "cgroup"),
+              let cgroup = ProcessCgroup.v2Path(text), cgroup != "/" else { return nil }
+        return Workload(cgroupPath: cgroup)
     }
 
     /// Each watched namespace once, by inode: a name and a pid can reach the same one.
