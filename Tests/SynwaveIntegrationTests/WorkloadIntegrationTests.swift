@@ -132,4 +132,34 @@ struct WorkloadIntegrationTests {
         let row = try #require(rows.first, "\(result.stdout)")
         #expect(cgroup(row)?["pod_uid"] as? String == TestCgroups.podUID && cgroup(row)?["path"] as? String == cgroups.cgroupPath(cgroups.pod))
     }
+
+    /// The workload filters through the daemon's tail socket: only the chosen workload's records,
+    /// and the daemon's event log and metrics name every workload.
+    @Test func daemonTailFiltersByWorkload() throws {
+        let cgroups = try TestCgroups("dt")
+        let ns = try NetworkNamespace("dt")
+        let daemon = try DaemonUnderTest("workloads", settings: ["only_netns = \(ns.inode)", "event_log_records = all"])
+        defer { daemon.remove() }
+        let tail = try Child(Harness.synwave, ["tail", "--socket", daemon.tailSocket, "--json", "--unit", "web"])
+        #expect(tail.waitForStderr(seconds: 10) { $0.contains("from the daemon") }, "\(tail.err.text)")
+        let server = try cgroups.loadgen(in: cgroups.docker, namespace: ns, ["serve", "--port", "7600"])
+        usleep(300_000)
+        let client = try cgroups.loadgen(in: cgroups.service, namespace: ns,
+                                         ["connect", "--addr", "127.0.0.1", "--port", "7600", "--bytes", "1000", "--echo"])
+        let clientResult = client.finish(), serverResult = server.finish()
+        #expect(clientResult.status == 0 && serverResult.status == 0, "\(clientResult.stderr) \(serverResult.stderr)")
+        let logged = daemon.waitForRecords(2)
+        usleep(500_000)
+        let shown = tail.interrupt().stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(shown.count == 1 && shown.first?["role"] as? String == "client", "\(shown)")
+        #expect(cgroup(try #require(shown.first))?["unit"] as? String == "web.service")
+        #expect(Set(logged.compactMap { cgroup($0)?["unit"] as? String })
+                == ["web.service", "docker-\(TestCgroups.containerID).scope"])
+        #expect(daemon.terminate().status == 0)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        #expect(prom["synwave_workload_connections_ended_total{workload=\"web.service\",end=\"closed\"}"] == 1)
+        #expect(prom["synwave_workload_connections_ended_total{workload=\"docker/\(TestCgroups.containerID.prefix(12))\",end=\"closed\"}"] == 1)
+    }
 }
