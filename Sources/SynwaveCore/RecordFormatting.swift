@@ -15,11 +15,11 @@ extension StateEventFormatter {
 
     /// The WORKLOAD column: the container's short id, else the unit, else the cgroup's last
     /// directory; `-` without a cgroup, `?` for one not resolved to a path.
-    static func appendWorkload(_ r: ConnectionRecord, to out: inout [UInt8]) {
-        if let workload = r.workload {
+    static func appendWorkload(cgroupID: UInt64, _ workload: Workload?, to out: inout [UInt8]) {
+        if let workload {
             out.append(contentsOf: workload.shortName.utf8)
         } else {
-            out.append(UInt8(ascii: r.cgroupID == 0 ? "-" : "?"))
+            out.append(UInt8(ascii: cgroupID == 0 ? "-" : "?"))
         }
     }
 
@@ -68,7 +68,7 @@ extension StateEventFormatter {
         if r.ownerInferred, r.pid != 0 { out.append(UInt8(ascii: "*")) }
         endColumn(2)
         if r.comm.isEmpty { out.append(UInt8(ascii: "-")) } else { out.append(taskName: r.comm) }; endColumn(3)
-        Self.appendWorkload(r, to: &out); endColumn(4)
+        Self.appendWorkload(cgroupID: r.cgroupID, r.workload, to: &out); endColumn(4)
         if let e = r.endpoints {
             e.localAddress.unmapped.appendEndpoint(port: e.localPort, to: &out); endColumn(5)
             out.append(static: "->"); endColumn(6)

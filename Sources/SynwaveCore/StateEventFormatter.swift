@@ -16,7 +16,7 @@ public struct StateEventFormatter: Sendable {
     }
 
     static let columns: [(title: String, width: Int)] = [
-        ("TIME", 12), ("PID", 7), ("COMM", 15), ("LOCAL", 21), ("", 2), ("REMOTE", 21), ("TRANSITION", 26),
+        ("TIME", 12), ("PID", 7), ("COMM", 15), ("WORKLOAD", 16), ("LOCAL", 21), ("", 2), ("REMOTE", 21), ("TRANSITION", 26),
     ]
 
     public var header: String {
@@ -27,19 +27,21 @@ public struct StateEventFormatter: Sendable {
         return line + "MS"
     }
 
-    /// One aligned line; `oldStateNs` is the time spent in the old state, when known.
-    public mutating func text(_ e: StateEvent, oldStateNs: UInt64?, into out: inout [UInt8]) {
+    /// One aligned line; `oldStateNs` is the time spent in the old state, when known; `workload`
+    /// is what the event's cgroup names.
+    public mutating func text(_ e: StateEvent, oldStateNs: UInt64?, workload: Workload? = nil, into out: inout [UInt8]) {
         var start = out.count
         func endColumn(_ index: Int) { Self.padColumn(to: Self.columns[index].width, from: &start, in: &out) }
         appendClockTime(e.timestampNs, to: &out); endColumn(0)
         out.append(decimal: UInt64(e.tgid)); endColumn(1)
         out.append(taskName: e.comm); endColumn(2)
-        e.sourceAddress.unmapped.appendEndpoint(port: e.sourcePort, to: &out); endColumn(3)
-        out.append(static: "->"); endColumn(4)
-        e.destinationAddress.unmapped.appendEndpoint(port: e.destinationPort, to: &out); endColumn(5)
+        Self.appendWorkload(cgroupID: e.cgroupID, workload, to: &out); endColumn(3)
+        e.sourceAddress.unmapped.appendEndpoint(port: e.sourcePort, to: &out); endColumn(4)
+        out.append(static: "->"); endColumn(5)
+        e.destinationAddress.unmapped.appendEndpoint(port: e.destinationPort, to: &out); endColumn(6)
         out.append(contentsOf: e.oldState.name.utf8)
         out.append(static: " -> ")
-        out.append(contentsOf: e.newState.name.utf8); endColumn(6)
+        out.append(contentsOf: e.newState.name.utf8); endColumn(7)
         if let oldStateNs {
             let micros = oldStateNs / 1_000
             out.append(decimal: micros / 1_000)
@@ -51,7 +53,7 @@ public struct StateEventFormatter: Sendable {
     }
 
     /// One JSON object (`type:"state"`).
-    public mutating func json(_ e: StateEvent, oldStateNs: UInt64?, into out: inout [UInt8]) {
+    public mutating func json(_ e: StateEvent, oldStateNs: UInt64?, workload: Workload? = nil, into out: inout [UInt8]) {
         var iso = isoCache
         let offset = bootToWallOffsetNs
         JSONLine.write(into: &out) { o in
@@ -61,6 +63,7 @@ public struct StateEventFormatter: Sendable {
             o.field("cookie", e.socket.value)
             o.field("identity", e.socket.kind == .cookie ? "cookie" : "sk_addr")
             o.field("netns", e.netns)
+            Self.jsonCgroup(e.cgroupID, workload, &o)
             o.field("pid", e.tgid)
             o.field("tid", e.tid)
             o.field("comm", e.comm)

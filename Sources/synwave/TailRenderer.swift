@@ -80,11 +80,11 @@ final class TailRenderer {
             if case .state(let state) = event {
                 // Every transition advances the clock, shown or not, so durations stay right.
                 let inOldState = clock.record(state)
-                guard filter.matches(state, workload: filter.namesWorkloads ? cgroups?.workload(of: state.cgroupID) : nil)
-                else { continue }
+                let workload = state.cgroupID == 0 ? nil : cgroups?.workload(of: state.cgroupID)
+                guard filter.matches(state, workload: workload) else { continue }
                 switch format {
-                case .text: formatter.text(state, oldStateNs: inOldState, into: &out)
-                case .json: formatter.json(state, oldStateNs: inOldState, into: &out)
+                case .text: formatter.text(state, oldStateNs: inOldState, workload: workload, into: &out)
+                case .json: formatter.json(state, oldStateNs: inOldState, workload: workload, into: &out)
                 }
             } else if case .connection = event {
                 continue // the events view shows the live copies of what it was made of

@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    @Test func stateEventsInTheEventsView() throws {
+        let e = try RawEvents.stateEvent(RawEvents.state())
+        var formatter = StateEventFormatter(bootToWallOffsetNs: 0, useUTC: true)
+        let line = formatter.json(e, oldStateNs: nil)
+        var out: [UInt8] = []
+        formatter.json(e, oldStateNs: nil, workload: Self.nginx, into: &out)
+        let named = try #require(JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
+        #expect((named["cgroup"] as? [String: Any])?["unit"] as? String == "nginx.service")
+        let unnamed = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect((unnamed["cgroup"] as? [String: Any])?["id"] as? Int == 4242)
+        let header = formatter.header
+        let column = header.distance(from: header.startIndex, to: header.range(of: "WORKLOAD")!.lowerBound)
+        out = []
+        formatter.text(e, oldStateNs: nil, workload: Self.nginx, into: &out)
+        #expect(String(Array(String(decoding: out, as: UTF8.self))[column...]).hasPrefix("nginx.service "))
+    }
+
     @Test func filters() {
         func matches(_ filter: WorkloadFilter, _ workload: Workload?) -> Bool {
             EventFilter(workloads: filter).matches(Self.record(cgroupID: 1, workload: workload))
