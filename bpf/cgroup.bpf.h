@@ -37,13 +37,16 @@ struct sock_cgroup_data___pre_5_15 {
 	__u64 val;
 } __attribute__((preserve_access_index));
 
-/* 0 where the socket carries no v2 cgroup (net_cls or net_prio in use before 5.15). Probe reads,
- * so that typed (tp_btf) and classic programs share it. */
+/* 0 where the socket carries no v2 cgroup (net_cls or net_prio in use before 5.15), or the host
+ * mounts no cgroup2 (cfg.cgroup_ids). Probe reads, so that typed (tp_btf) and classic programs
+ * share it. */
 static __always_inline __u64 synwave_socket_cgroup(struct sock *sk)
 {
 	struct cgroup *cgroup;
 	__u64 val;
 
+	if (!cfg.cgroup_ids)
+		return 0;
 	if (bpf_core_field_exists(struct sock_cgroup_data, cgroup)) {
 		cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 	} else {

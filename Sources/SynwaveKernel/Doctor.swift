@@ -41,7 +41,7 @@ public enum Doctor {
         let cgroup2 = CgroupResolver.discover()?.mount
         checks.append(.init(name: "cgroup2", ok: true, detail: cgroup2.map {
             "mounted at \($0.mountPoint)\($0.root == "/" ? "" : " (root \($0.root))")"
-        } ?? "not mounted (a cgroup v1-only host): no workload names"))
+        } ?? "not mounted (a cgroup v1-only host): records carry no cgroup"))
 
         var features: [FeatureStatus]
         if let failed = checks.first(where: { !$0.ok && $0.name != "tracefs" }) {

@@ -358,7 +358,8 @@ public final class KernelTracer: @unchecked Sendable {
         try object.map(named: ".rodata").setInitialValue(synwave_bpf_config(
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
             cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0,
-            count_listed_netns_only: options.countedNetns.isEmpty ? 0 : 1, _pad0: 0))
+            count_listed_netns_only: options.countedNetns.isEmpty ? 0 : 1,
+            cgroup_ids: CgroupResolver.discover() == nil ? 0 : 1))
         try object.load()
         for inode in options.countedNetns {
             try object.map(named: "counted_netns").update(key: inode, value: UInt8(1))

@@ -120,6 +120,7 @@ import Testing
         #expect(MemoryLayout<C>.offset(of: \C.cookie_identity) == 16)
         #expect(MemoryLayout<C>.offset(of: \C.assemble_connections) == 20)
         #expect(MemoryLayout<C>.offset(of: \C.count_listed_netns_only) == 24)
+        #expect(MemoryLayout<C>.offset(of: \C.cgroup_ids) == 28)
         #expect(SYNWAVE_EVF_LIVE.rawValue == 4)
         #expect(SYNWAVE_EVENT_CONNECTION.rawValue == 6)
         #expect(SYNWAVE_EVENT_STATE.rawValue == 1)

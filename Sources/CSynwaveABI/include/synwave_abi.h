@@ -421,7 +421,9 @@ struct synwave_bpf_config {
 	/* 1: the per-event counters of assembled connections count only the namespaces in the
 	 * counted_netns map (the daemon's only_netns), as its records do */
 	__u32 count_listed_netns_only;
-	__u32 _pad0;
+	/* 1: records carry the sockets' cgroup v2 ids; 0 where no cgroup2 is mounted (a v1-only
+	 * host, where every socket is in the v2 root and the id would say nothing) */
+	__u32 cgroup_ids;
 };
 _Static_assert(sizeof(struct synwave_bpf_config) == 32, "synwave_bpf_config ABI");
 
