@@ -37,11 +37,12 @@ public enum Doctor {
         checks.append(.init(name: "bpf_stats", ok: true, detail: KernelTracer.bpfStatsEnabled
             ? "kernel.bpf_stats_enabled=1: BPF run time measured"
             : "kernel.bpf_stats_enabled=0: BPF run time not measured (sysctl -w kernel.bpf_stats_enabled=1)"))
-        // Not needed to trace: without it, records carry no workload names.
-        let cgroup2 = CgroupResolver.discover()?.mount
-        checks.append(.init(name: "cgroup2", ok: true, detail: cgroup2.map {
-            "mounted at \($0.mountPoint)\($0.root == "/" ? "" : " (root \($0.root))")"
-        } ?? "not mounted (a cgroup v1-only host): records carry no cgroup"))
+        // Not needed to trace: without it, records carry no cgroup.
+        let mounts = MountInfo.parse((try? Preflight.readFile("/proc/self/mountinfo")) ?? "")
+        let cgroupProblem = MountInfo.cgroupProblem(in: mounts, kernel: KernelRelease(parsing: release))
+        checks.append(.init(name: "cgroup2", ok: true, detail: cgroupProblem ?? MountInfo.cgroup2(in: mounts).map {
+            "mounted at \($0.mountPoint)\($0.root == "/" ? "" : " (root \($0.root))"): records name their sockets' workloads"
+        } ?? ""))
 
         var features: [FeatureStatus]
         if let failed = checks.first(where: { !$0.ok && $0.name != "tracefs" }) {

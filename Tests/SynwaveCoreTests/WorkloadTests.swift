@@ -109,7 +109,19 @@ import Testing
 
     @Test func findsTheCgroup2MountOnAHybridHost() throws {
         let mount = try #require(MountInfo.cgroup2(in: MountInfo.parse(Self.hybrid)))
-        #expect(mount == MountInfo(root: "/", mountPoint: "/sys/fs/cgroup/unified", fsType: "cgroup2"))
+        #expect(mount == MountInfo(root: "/", mountPoint: "/sys/fs/cgroup/unified", fsType: "cgroup2", superOptions: "rw"))
+    }
+
+    /// What doctor says keeps sockets from carrying their cgroup.
+    @Test func cgroupProblems() {
+        let hybrid = MountInfo.parse(Self.hybrid)
+        let v1Only = MountInfo.parse("32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu")
+        let netCls = MountInfo.parse(Self.hybrid + "\n33 31 0:30 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls,net_prio")
+        let old = KernelRelease(major: 5, minor: 10), new = KernelRelease(major: 6, minor: 18)
+        #expect(MountInfo.cgroupProblem(in: hybrid, kernel: old) == nil)
+        #expect(MountInfo.cgroupProblem(in: v1Only, kernel: new)?.contains("v1-only") == true)
+        #expect(MountInfo.cgroupProblem(in: netCls, kernel: old)?.contains("net_cls") == true)
+        #expect(MountInfo.cgroupProblem(in: netCls, kernel: new) == nil, "5.15 keeps the cgroup apart")
     }
 
     @Test func unifiedHostAndACgroupNamespace() throws {

@@ -4,11 +4,14 @@ public struct MountInfo: Hashable, Sendable {
     public var root: String
     public var mountPoint: String
     public var fsType: String
+    /// The filesystem's own options (the last field): a cgroup v1 mount names its controllers there.
+    public var superOptions: String
 
-    public init(root: String, mountPoint: String, fsType: String) {
+    public init(root: String, mountPoint: String, fsType: String, superOptions: String = "") {
         self.root = root
         self.mountPoint = mountPoint
         self.fsType = fsType
+        self.superOptions = superOptions
     }
 
     /// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS`;
@@ -21,6 +24,7 @@ public struct MountInfo: Hashable, Sendable {
         root = Self.unescaped(fields[3])
         mountPoint = Self.unescaped(fields[4])
         fsType = String(fields[separator + 1])
+        superOptions = separator + 3 < fields.count ? String(fields[separator + 3]) : ""
     }
 
     /// All mounts of a mountinfo text, skipping lines not in its shape.
@@ -32,6 +36,20 @@ public struct MountInfo: Hashable, Sendable {
     /// hybrid ones (systemd's), wherever else an administrator put it.
     public static func cgroup2(in mounts: [MountInfo]) -> MountInfo? {
         mounts.first { $0.fsType == "cgroup2" }
+    }
+
+    /// What keeps sockets from carrying their cgroup v2, for doctor: no cgroup2 mount (records
+    /// then carry none), or before 5.15 a mounted net_cls or net_prio (a socket whose classid or
+    /// priority map is set keeps that data in the word that would hold its cgroup); nil when none.
+    public static func cgroupProblem(in mounts: [MountInfo], kernel: KernelRelease?) -> String? {
+        guard cgroup2(in: mounts) != nil else { return "no cgroup2 mounted (a cgroup v1-only host): records carry no cgroup" }
+        let netClassifiers = mounts.contains { mount in
+            mount.fsType == "cgroup" && mount.superOptions.split(separator: ",").contains { $0 == "net_cls" || $0 == "net_prio" }
+        }
+        if netClassifiers, let kernel, kernel < KernelRelease(major: 5, minor: 15) {
+            return "net_cls or net_prio (cgroup v1) is mounted: before 5.15 sockets they classify carry no cgroup v2 (their records say null)"
+        }
+        return nil
     }
 
     /// The kernel writes space, tab, newline and backslash in paths as `\ooo` octal escapes.
