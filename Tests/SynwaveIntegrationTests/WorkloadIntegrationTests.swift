@@ -162,4 +162,34 @@ struct WorkloadIntegrationTests {
         #expect(prom["synwave_workload_connections_ended_total{workload=\"web.service\",end=\"closed\"}"] == 1)
         #expect(prom["synwave_workload_connections_ended_total{workload=\"docker/\(TestCgroups.containerID.prefix(12))\",end=\"closed\"}"] == 1)
     }
+
+    /// With its defaults the daemon polls every namespace: a listener overflowing in another
+    /// namespace, inside a pod's cgroup, gets its series, labelled with its workload, and so does
+    /// its namespace.
+    @Test func daemonSeriesForListenersInEveryNamespace() throws {
+        let cgroups = try TestCgroups("an")
+        let ns = try NetworkNamespace("an")
+        let daemon = try DaemonUnderTest("all-netns", settings: ["only_netns = \(ns.inode)", "listener_interval = 200ms"])
+        defer { daemon.remove() }
+        let server = try cgroups.loadgen(in: cgroups.pod, namespace: ns, ["listen", "--port", "7700", "--backlog", "1",
+                                                                          "--seconds", "5"])
+        defer { _ = server.interrupt() }
+        #expect(server.waitForStdout(seconds: 10) { $0.contains("listening") })
+        usleep(1_000_000)  // found by a discovery and polled
+        let clients = try cgroups.loadgen(in: cgroups.service, namespace: ns,
+                                          ["burst", "--addr", "127.0.0.1", "--port", "7700", "--count", "6",
+                                           "--spacing-ms", "20", "--hold-seconds", "1.5"])
+        #expect(clients.finish().status == 0)
+        usleep(1_500_000)  // a metrics interval after the overflow
+        #expect(daemon.terminate().status == 0)
+        let prom = try PrometheusFile(parsing: String(contentsOfFile: daemon.metricsFile, encoding: .utf8))
+        let pod = "pod/\(TestCgroups.podUID)"
+        let listener = prom.samples.keys.first {
+            $0.hasPrefix("synwave_listener_accept_overflows_total{netns=\"\(ns.inode)\"") && $0.contains("port=\"7700\"")
+        }
+        let key = try #require(listener, "a series for the listener in the other namespace")
+        #expect(key.contains("workload=\"\(pod)\""), "\(key)")
+        #expect((prom[key] ?? 0) > 0)
+        #expect(prom.samples.keys.contains { $0.hasPrefix("synwave_netns_listen_overflows_total{netns=\"\(ns.inode)\"") })
+    }
 }
