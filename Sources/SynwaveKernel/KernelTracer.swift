@@ -359,7 +359,7 @@ public final class KernelTracer: @unchecked Sendable {
             wakeup_bytes: options.wakeupBytes, listener_report_ns: options.listenerReportIntervalNs,
             cookie_identity: cookieIdentity ? 1 : 0, assemble_connections: assembles ? 1 : 0,
             count_listed_netns_only: options.countedNetns.isEmpty ? 0 : 1,
-            cgroup_ids: CgroupResolver.discover() == nil ? 0 : 1))
+            cgroup_ids: CgroupResolver.mountedCgroup2() == nil ? 0 : 1))
         try object.load()
         for inode in options.countedNetns {
             try object.map(named: "counted_netns").update(key: inode, value: UInt8(1))

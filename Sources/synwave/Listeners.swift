@@ -101,7 +101,7 @@ struct Listeners: AsyncParsableCommand {
         // poll saves a wakeup every 10 ms.
         let reader = RingBufferReader(tracer: tracer, pollIntervalMs: 100)
         let watcher = ListenerWatcher(
-            poller: poller, tracer: tracer, owners: owners, output: output, json: json, changesOnly: changes,
+            poller: poller, tracer: tracer, owners: owners, cgroups: cgroups, output: output, json: json, changesOnly: changes,
             intervalNs: try intervalNs(), count: count, events: reader.batches)
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -149,7 +149,7 @@ struct Listeners: AsyncParsableCommand {
         }
         // Owners first seen now are placed by the next rescan (the first one at once).
         var changes = table.update(polls: polls, kernel: kernel, owner: owners.cached,
-                                   workload: { id in cgroups?.workload(of: id) })
+                                   workload: { cgroups?.workload(of: $0) })
         if owners.hasPending, owners.resolvePending() { table.refreshOwners(owners.cached, into: &changes) }
         return changes
     }
@@ -175,7 +175,7 @@ final class ListenerWatcher: Service, @unchecked Sendable {
     private let poller: ListenerPoller
     private let tracer: KernelTracer
     private let owners: OwnerResolver
-    private let cgroups = CgroupResolver.discover()
+    private let cgroups: CgroupResolver?
     private let output: OutputWriter
     private let json: Bool
     private let changesOnly: Bool
@@ -184,11 +184,12 @@ final class ListenerWatcher: Service, @unchecked Sendable {
     private let events: AsyncStream<[KernelEvent]>
     private let clearScreen = isatty(1) != 0
 
-    init(poller: ListenerPoller, tracer: KernelTracer, owners: OwnerResolver, output: OutputWriter, json: Bool,
-         changesOnly: Bool, intervalNs: UInt64, count: UInt64?, events: AsyncStream<[KernelEvent]>) {
+    init(poller: ListenerPoller, tracer: KernelTracer, owners: OwnerResolver, cgroups: CgroupResolver?, output: OutputWriter,
+         json: Bool, changesOnly: Bool, intervalNs: UInt64, count: UInt64?, events: AsyncStream<[KernelEvent]>) {
         self.poller = poller
         self.tracer = tracer
         self.owners = owners
+        self.cgroups = cgroups
         self.output = output
         self.json = json
         self.changesOnly = changesOnly

@@ -11,6 +11,8 @@ final class TailPrinter: Service, @unchecked Sendable {
     private let renderer: TailRenderer
     private let view: TailRequest.View
     private let output = OutputWriter(fd: 1)
+    /// Names cgroups as their announcements pass, while they surely exist (records may end later).
+    private let cgroups = CgroupResolver.discover()
     private var correlator: Correlator
     private var records: [ConnectionRecord] = []
     private let shownCount = Atomic<UInt64>(0)
@@ -21,7 +23,7 @@ final class TailPrinter: Service, @unchecked Sendable {
         self.batches = batches
         self.view = request.view
         self.renderer = TailRenderer(request, bootToWallOffsetNs: Clocks.bootToWallOffsetNs(), owners: OwnerResolver(),
-                                     cgroups: CgroupResolver.discover())
+                                     cgroups: cgroups)
         self.correlator = Correlator(options: correlator)
     }
 
@@ -68,6 +70,7 @@ final class TailPrinter: Service, @unchecked Sendable {
     }
 
     private func print(_ batch: [KernelEvent], final: Bool) {
+        if let cgroups { for case .cgroup(let e) in batch { cgroups.learn(e.cgroupID) } }
         if view == .records {
             for event in batch { correlator.process(event, into: &records) }
             let now = Clocks.bootNs()

@@ -14,8 +14,8 @@ final class TailRenderer {
     /// Listener events come from softirq context: their owner is found by socket inode, unless
     /// whoever fed the batch already did (the daemon resolves once for every client).
     private let owners: OwnerResolver?
-    /// Names the workloads of records and listener events the feeder did not name, and of state
-    /// events for the workload filters.
+    /// Names the workloads of records the feeder did not name, of listener events and of state
+    /// events (the feeder learns new cgroups as their announcements pass).
     private let cgroups: CgroupResolver?
 
     init(_ request: TailRequest, bootToWallOffsetNs: Int64, owners: OwnerResolver?, cgroups: CgroupResolver?) {
@@ -34,10 +34,6 @@ final class TailRenderer {
         return named
     }
 
-    private func workload(of event: ListenerEvent) -> Workload? {
-        event.cgroupID == 0 ? nil : cgroups?.workload(of: event.cgroupID)
-    }
-
     /// The column header of the text view, or nil for JSON.
     var header: String? {
         guard format == .text else { return nil }
@@ -46,7 +42,6 @@ final class TailRenderer {
 
     /// Appends one line per shown event or record to `out`; returns how many.
     func render(events: [KernelEvent], records: [ConnectionRecord], into out: inout [UInt8]) -> UInt64 {
-        if let cgroups { for case .cgroup(let e) in events { cgroups.learn(e.cgroupID) } }
         return view == .records ? renderRecords(events, records, into: &out) : renderEvents(events, into: &out)
     }
 
@@ -55,7 +50,7 @@ final class TailRenderer {
         // A listener's queue filling is news now, not part of any connection's record.
         for event in events {
             if case .listener(let e) = event {
-                let workload = workload(of: e)
+                let workload = cgroups?.workload(of: e.cgroupID)
                 guard filter.matches(event, workload: workload) else { continue }
                 renderListener(e, workload: workload, into: &out)
                 count += 1
@@ -80,7 +75,7 @@ final class TailRenderer {
             if case .state(let state) = event {
                 // Every transition advances the clock, shown or not, so durations stay right.
                 let inOldState = clock.record(state)
-                let workload = state.cgroupID == 0 ? nil : cgroups?.workload(of: state.cgroupID)
+                let workload = cgroups?.workload(of: state.cgroupID)
                 guard filter.matches(state, workload: workload) else { continue }
                 switch format {
                 case .text: formatter.text(state, oldStateNs: inOldState, workload: workload, into: &out)
@@ -91,7 +86,7 @@ final class TailRenderer {
             } else if case .cgroup = event {
                 continue
             } else if case .listener(let e) = event {
-                let workload = workload(of: e)
+                let workload = cgroups?.workload(of: e.cgroupID)
                 guard filter.states.isEmpty, filter.matches(event, workload: workload) else { continue }
                 renderListener(e, workload: workload, into: &out)
                 count += 1

@@ -50,11 +50,15 @@ public final class CgroupResolver: Sendable {
         if mountFD >= 0 { close(mountFD) }
     }
 
-    /// The resolver of this process's cgroup2 mount; nil when none is mounted (a v1-only host).
+    /// This process's cgroup2 mount; nil when none is mounted (a v1-only host).
+    public static func mountedCgroup2() -> MountInfo? {
+        guard let text = try? Preflight.readFile("/proc/self/mountinfo") else { return nil }
+        return MountInfo.cgroup2(in: MountInfo.parse(text))
+    }
+
+    /// The resolver of this process's cgroup2 mount; nil when none is mounted.
     public static func discover() -> CgroupResolver? {
-        guard let text = try? Preflight.readFile("/proc/self/mountinfo"),
-              let mount = MountInfo.cgroup2(in: MountInfo.parse(text)) else { return nil }
-        return CgroupResolver(mount: mount)
+        mountedCgroup2().map { CgroupResolver(mount: $0) }
     }
 
     /// Walks of the mount so far (only where file handles are refused).
@@ -71,9 +75,10 @@ public final class CgroupResolver: Sendable {
         _ = path(of: id)
     }
 
-    /// The workload the cgroup's path names, parsed once per id.
+    /// The workload the cgroup's path names, parsed once per id; nil for 0 (no cgroup).
     public func workload(of id: UInt64) -> Workload? {
-        state.withLock { state in
+        guard id != 0 else { return nil }
+        return state.withLock { state in
             if let workload = state.workloads[id] { return workload }
             guard let path = path(of: id, in: &state) else { return nil }
             let workload = Workload(cgroupPath: path)

@@ -120,7 +120,8 @@ struct Daemon: AsyncParsableCommand {
                 logger.warning("cannot switch per-event records", metadata: ["error": "\(error)"])
             }
         }
-        let listeners = ListenerService(poller: plan.poller, tracer: tracer, intervalNs: settings.listenerIntervalNs)
+        let listeners = ListenerService(poller: plan.poller, tracer: tracer, cgroups: pipeline.cgroups,
+                                        intervalNs: settings.listenerIntervalNs)
         let metricsSource = DaemonMetricsSource(.init(
             tracer: tracer, features: features, reader: reader, pipeline: pipeline, listeners: listeners,
             listenerSeriesLimit: settings.listenerMetricsMax, tail: tail, eventLog: eventLog, metricsLog: metricsLog,

@@ -27,8 +27,7 @@ final class EventLogService: Service, @unchecked Sendable {
     func run() async throws {
         for await batch in batches {
             for event in batch.listenerEvents {
-                let workload = event.cgroupID == 0 ? nil : cgroups?.workload(of: event.cgroupID)
-                formatter.json(.listener(event), workload: workload, into: &log.buffer)
+                formatter.json(.listener(event), workload: cgroups?.workload(of: event.cgroupID), into: &log.buffer)
                 log.endLine()
             }
             for record in batch.records {

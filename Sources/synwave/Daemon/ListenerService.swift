@@ -9,12 +9,14 @@ final class ListenerService: Service, @unchecked Sendable {
     private let tracer: KernelTracer
     private let intervalNs: UInt64
     private let owners = OwnerResolver()
-    private let cgroups = CgroupResolver.discover()
+    /// The pipeline's: one cache of cgroup paths for the whole daemon.
+    private let cgroups: CgroupResolver?
     /// Locked while a poll updates it: the metrics exporter reads the report in between.
     private let table = Mutex(ListenerTable())
 
-    init(poller: ListenerPoller, tracer: KernelTracer, intervalNs: UInt64) {
+    init(poller: ListenerPoller, tracer: KernelTracer, cgroups: CgroupResolver?, intervalNs: UInt64) {
         self.poller = poller
+        self.cgroups = cgroups
         self.tracer = tracer
         self.intervalNs = intervalNs
     }
