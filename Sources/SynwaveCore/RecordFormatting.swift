@@ -15,12 +15,12 @@ extension StateEventFormatter {
 
     /// The WORKLOAD column: the container's short id, else the unit, else the cgroup's last
     /// directory; `-` without a cgroup, `?` for one not resolved to a path.
+    static func workloadColumn(cgroupID: UInt64, _ workload: Workload?) -> String {
+        workload?.shortName ?? (cgroupID == 0 ? "-" : "?")
+    }
+
     static func appendWorkload(cgroupID: UInt64, _ workload: Workload?, to out: inout [UInt8]) {
-        if let workload {
-            out.append(contentsOf: workload.shortName.utf8)
-        } else {
-            out.append(UInt8(ascii: cgroupID == 0 ? "-" : "?"))
-        }
+        out.append(contentsOf: workloadColumn(cgroupID: cgroupID, workload).utf8)
     }
 
     /// `"cgroup":{"id":…,"path":…}` with the unit, container and pod where the path names them

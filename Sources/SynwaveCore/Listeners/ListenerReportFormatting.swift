@@ -16,7 +16,7 @@ public enum ListenerReportFormatter {
             if r.acceptQueueFull { acceptQueue = "FULL " + acceptQueue }
             var synQueue = "\(r.synQueue)"
             if r.synQueueFull { synQueue = "FULL " + synQueue }
-            let workload = r.workload?.shortName ?? (r.cgroupID == 0 ? "-" : "?")
+            let workload = StateEventFormatter.workloadColumn(cgroupID: r.cgroupID, r.workload)
             row([r.namespaceName, String(decoding: local, as: UTF8.self), owner, workload,
                  synQueue, "\(r.maxSynQueue)", acceptQueue, "\(r.maxAcceptQueue)", "\(r.backlog)",
                  "\(r.acceptOverflows)", "\(r.synDrops)", "\(r.synackRetransmits)"], into: &out)
