@@ -43,6 +43,9 @@ struct CgroupResolverIntegrationTests {
         }
         #expect(resolver.path(of: 0) == nil)
         #expect(resolver.path(of: UInt64.max) == nil, "an id no cgroup has")
-        #expect(fileHandles ? resolver.scans == 0 : resolver.scans > 0)
+        // Named by handle where this kernel takes them; walks otherwise.
+        let byHandle = fileHandles && KernelAllows.cgroupFileHandles
+        #expect(resolver.namesByFileHandle == byHandle)
+        #expect(byHandle ? resolver.scans == 0 : resolver.scans > 0)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SynwaveKernel
 
@@ -22,6 +23,15 @@ enum KernelAllows {
     /// tracing programs (5.11+), which the iter/tcp walk uses too.
     static let connectionRecords: Bool = listenerWalk && Doctor.tracepointHasField("tcp", "tcp_retransmit_skb", "err")
         && Doctor.tracepointHasField("tcp", "tcp_send_reset", "reason")
+
+    /// Cgroup ids opened as kernfs file handles (open_by_handle_at), else the resolver walks.
+    static let cgroupFileHandles: Bool = {
+        guard Harness.isRoot, let resolver = CgroupResolver.discover() else { return false }
+        var info = stat()
+        guard stat(resolver.mount.mountPoint, &info) == 0 else { return false }
+        _ = resolver.path(of: UInt64(info.st_ino))
+        return resolver.namesByFileHandle
+    }()
 
     /// `connection_records` as doctor and the daemon must name it.
     static var connectionRecordsAttachment: String { connectionRecords ? "tp_btf" : "off" }

@@ -64,6 +64,9 @@ public final class CgroupResolver: Sendable {
     /// Walks of the mount so far (only where file handles are refused).
     public var scans: UInt64 { state.withLock { $0.scans } }
 
+    /// Whether ids are still named by file handle (false once the kernel refused one, or when asked).
+    public var namesByFileHandle: Bool { state.withLock { !$0.handlesRefused } }
+
     /// The cgroup's path from the hierarchy's root (`/system.slice/nginx.service`), or nil when
     /// it cannot be named (removed before its id was first seen, or 0).
     public func path(of id: UInt64) -> String? {
