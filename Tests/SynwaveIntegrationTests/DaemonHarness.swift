@@ -192,6 +192,22 @@ final class UnixClient: RawClient {
     deinit { close(fd) }
 
 
+    /// One line (without its newline), read a byte at a time so nothing after it is consumed;
+    /// nil if it does not come within `seconds`.
+    func readLine(seconds: Double) -> String? {
+        var line = [UInt8]()
+        var byte: UInt8 = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            guard read(fd, &byte, 1) == 1 else { return nil }
+            if byte == 0x0A { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+        return nil
+    }
+
     /// Everything that arrives until nothing has come for `seconds`.
     func readAll(seconds: Double) -> String {
         var data = [UInt8]()
